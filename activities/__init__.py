@@ -1,0 +1,1 @@
+"""All I/O: the database, template rendering, and the activities journeys call."""

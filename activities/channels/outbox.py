@@ -1,0 +1,40 @@
+"""The outbox provider (dev default): keeps the fully rendered message in the database."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from activities.channels.base import OutgoingMessage, Receipt
+from activities.database import Database
+from activities.tables import OutboxMessage
+
+
+class OutboxProvider:
+    """Writes each message to the `outbox` table, once per idempotency key."""
+
+    name = "outbox"
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def send(self, message: OutgoingMessage) -> Receipt:
+        """Store the message; a repeat with the same key returns the first receipt."""
+        row = OutboxMessage(
+            delivery_key=message.idempotency_key,
+            customer_id=message.customer_id,
+            channel=message.channel,
+            recipient=message.recipient,
+            subject=message.content.subject,
+            text=message.content.text,
+            html=message.content.html,
+        )
+        async with self._database.session() as session:
+            session.add(row)
+            try:
+                await session.commit()
+                return Receipt(provider_message_id=f"outbox-{row.id}")
+            except IntegrityError:
+                await session.rollback()
+            result = await session.exec(select(OutboxMessage).where(OutboxMessage.delivery_key == message.idempotency_key))
+            return Receipt(provider_message_id=f"outbox-{result.one().id}")

@@ -1,0 +1,108 @@
+"""The database tables (sqlmodel). SQLite by default, PostgreSQL in production.
+
+Timestamps are stored in UTC; SQLite returns them without a zone, `utc()` puts it back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, zone-aware."""
+    return datetime.now(timezone.utc)
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` as a zone-aware UTC datetime (SQLite drops the zone on the way back)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def new_id() -> str:
+    """A fresh random id for rows the product does not name itself."""
+    return uuid.uuid4().hex
+
+
+def _timestamp(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kwargs)
+
+
+class Customer(SQLModel, table=True):
+    """A customer profile; `id` is the product's own id for the customer."""
+
+    __tablename__ = "customers"
+
+    id: str = Field(primary_key=True, max_length=200)
+    email: str | None = None
+    phone: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    push_tokens: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Event(SQLModel, table=True):
+    """One event in a customer's event log, with the answer its routing produced."""
+
+    __tablename__ = "events"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    customer_id: str = Field(index=True, max_length=200)
+    name: str = Field(index=True, max_length=200)
+    properties: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    occurred_at: datetime = _timestamp()
+    received_at: datetime = _timestamp()
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    started: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    signalled: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+    @property
+    def routed(self) -> bool:
+        """True once the event reached every journey that cares about it."""
+        return self.started is not None
+
+
+class Delivery(SQLModel, table=True):
+    """One send a journey asked for: sent, skipped (with why) or failed; never two per key."""
+
+    __tablename__ = "deliveries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=400)
+    customer_id: str = Field(index=True, max_length=200)
+    journey: str
+    step: str
+    channel: str
+    provider: str | None = None
+    template: str
+    topic: str
+    variant: str | None = None
+    status: str = Field(index=True)
+    skip_reason: str | None = None
+    error: str | None = None
+    provider_message_id: str | None = None
+    created_at: datetime = _timestamp(index=True)
+    updated_at: datetime = _timestamp()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A fully rendered message the outbox provider kept instead of sending (dev default)."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_key: str = Field(unique=True, max_length=400)
+    customer_id: str = Field(index=True, max_length=200)
+    channel: str
+    recipient: str
+    subject: str | None = None
+    text: str
+    html: str | None = None
+    created_at: datetime = _timestamp()

@@ -1,0 +1,1 @@
+"""Example journeys bundled with Overture (the default of OVERTURE_JOURNEY_MODULES)."""

@@ -1,0 +1,208 @@
+"""The HTTP API (FastAPI): profiles and events in, journeys started, messages out.
+
+OpenAPI docs at /docs. With OVERTURE_API_KEY set, every /v1 route wants `Authorization: Bearer <key>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import text
+from temporalio.service import RPCError
+
+from activities.tables import Customer, Delivery, utc
+from starter.router import EntryRefused
+from starter.schemas import (
+    CustomerDetail,
+    CustomerIn,
+    CustomerOut,
+    DeliveryOut,
+    EntryCreated,
+    EntryIn,
+    EventAccepted,
+    EventIn,
+    JourneyOut,
+)
+from starter.services import Services
+from starter.settings import Settings
+from workflows.types import JourneyEvent
+
+logger = structlog.get_logger(__name__)
+bearer = HTTPBearer(auto_error=False)
+
+
+def services(request: Request) -> Services:
+    """The process's services (set up by the app's lifespan)."""
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def require_api_key(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
+    """Check `Authorization: Bearer` against OVERTURE_API_KEY, when one is set."""
+    expected = services(request).settings.api_key
+    if expected is None:
+        return
+    if credentials is None or not hmac.compare_digest(credentials.credentials, expected.get_secret_value()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def create_app(settings: Settings | None = None, prepared: Services | None = None) -> FastAPI:
+    """The API app; give `prepared` services to share a client and database (tests, `overture dev`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = prepared or await Services.open(settings or Settings())
+        try:
+            yield
+        finally:
+            if prepared is None:
+                await app.state.services.close()
+
+    app = FastAPI(title="Overture", version="0.1.0", lifespan=lifespan)
+    v1 = [Depends(require_api_key)]
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(svc: ServicesDep) -> JSONResponse:
+        """Liveness of the API and its two dependencies."""
+        checks = {"database": "ok", "temporal": "ok"}
+        try:
+            async with svc.database.session() as session:
+                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        except Exception as error:  # noqa: BLE001  (any failure means unhealthy)
+            checks["database"] = f"error: {error}"
+        try:
+            await svc.client.service_client.check_health()
+        except Exception as error:  # noqa: BLE001
+            checks["temporal"] = f"error: {error}"
+        healthy = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks}, status_code=200 if healthy else 503)
+
+    @app.put("/v1/customers/{customer_id}", dependencies=v1, tags=["customers"])
+    async def put_customer(customer_id: str, body: CustomerIn, svc: ServicesDep) -> JSONResponse:
+        """Create or update a profile; only the fields sent change."""
+        _check_customer_id(customer_id)
+        customer, created = await svc.customers.upsert(customer_id, body.model_dump(exclude_unset=True))
+        payload = _customer_out(customer).model_dump(mode="json")
+        return JSONResponse(payload, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @app.get("/v1/customers/{customer_id}", dependencies=v1, tags=["customers"])
+    async def get_customer(customer_id: str, svc: ServicesDep) -> CustomerDetail:
+        """A profile with its running journeys and latest messages."""
+        customer = await svc.customers.get(customer_id)
+        if customer is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no customer {customer_id!r}")
+        query = f"CustomerId = {_quote(customer_id)} AND ExecutionStatus = 'Running'"
+        active = [execution.id async for execution in svc.client.list_workflows(query)]
+        messages = [_delivery_out(row) for row in await svc.deliveries.for_customer(customer_id, limit=20)]
+        return CustomerDetail(**_customer_out(customer).model_dump(), active_journeys=active, messages=messages)
+
+    @app.get("/v1/customers/{customer_id}/messages", dependencies=v1, tags=["customers"])
+    async def get_messages(customer_id: str, svc: ServicesDep, limit: int = 100) -> list[DeliveryOut]:
+        """The customer's deliveries (sent, skipped, failed), newest first."""
+        return [_delivery_out(row) for row in await svc.deliveries.for_customer(customer_id, limit=min(limit, 1000))]
+
+    @app.post("/v1/events", dependencies=v1, status_code=status.HTTP_202_ACCEPTED, tags=["events"])
+    async def post_event(body: EventIn, svc: ServicesDep) -> EventAccepted:
+        """Store an event, then start or signal the journeys that care about it.
+
+        A repeated `idempotency_key` returns the first answer without routing again.
+        """
+        event = await svc.events.record(
+            customer_id=body.customer_id,
+            name=body.name,
+            properties=body.properties,
+            occurred_at=body.occurred_at,
+            idempotency_key=body.idempotency_key,
+        )
+        if event.routed:
+            return EventAccepted(event_id=event.id, started=event.started or [], signalled=event.signalled or [])
+        await svc.customers.ensure(event.customer_id)
+        journey_event = JourneyEvent(
+            id=event.id, name=event.name, properties=event.properties, occurred_at=utc(event.occurred_at).isoformat()
+        )
+        try:
+            routing = await svc.router.route(event.customer_id, journey_event)
+        except RPCError as error:
+            logger.error("event.routing_failed", event_id=event.id, name=event.name, error=str(error))
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"event stored as {event.id} but Temporal is unreachable ({error.message}); "
+                "send it again with the same idempotency_key to finish routing it",
+            ) from error
+        await svc.events.mark_routed(event.id, routing.started, routing.signalled)
+        logger.info("event.routed", event_id=event.id, name=event.name, started=routing.started, signalled=routing.signalled)
+        return EventAccepted(event_id=event.id, started=routing.started, signalled=routing.signalled)
+
+    @app.post("/v1/journeys/{journey}/entries", dependencies=v1, status_code=status.HTTP_201_CREATED, tags=["journeys"])
+    async def post_entry(journey: str, body: EntryIn, svc: ServicesDep) -> EntryCreated:
+        """Enter a customer into a journey (404 unknown journey, 409 refused by its re-entry rule)."""
+        cls = svc.registry.get(journey)
+        if cls is None:
+            known = ", ".join(spec.name for spec in svc.registry.specs)
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown journey {journey!r}; registered: {known}")
+        await svc.customers.ensure(body.customer_id)
+        try:
+            workflow_id = await svc.router.enter(cls.spec, body.customer_id, body.data, body.key)
+        except EntryRefused as refused:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from refused
+        return EntryCreated(workflow_id=workflow_id)
+
+    @app.get("/v1/journeys", dependencies=v1, tags=["journeys"])
+    async def get_journeys(svc: ServicesDep) -> list[JourneyOut]:
+        """Registered journeys with their trigger, listened events and re-entry rule."""
+        return [
+            JourneyOut(
+                name=spec.name,
+                trigger=spec.trigger,
+                events=sorted(spec.events),
+                exit_on=sorted(spec.exit_on),
+                reentry=spec.reentry,
+                key=spec.key,
+            )
+            for spec in svc.registry.specs
+        ]
+
+    return app
+
+
+def _check_customer_id(customer_id: str) -> None:
+    if not customer_id or len(customer_id) > 200 or any(char == "/" or char.isspace() for char in customer_id):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            [{"loc": ["path", "customer_id"], "msg": "1-200 characters, no '/' or spaces", "type": "value_error"}],
+        )
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _customer_out(customer: Customer) -> CustomerOut:
+    return CustomerOut(
+        id=customer.id,
+        email=customer.email,
+        phone=customer.phone,
+        timezone=customer.timezone,
+        locale=customer.locale,
+        push_tokens=customer.push_tokens,
+        attributes=customer.attributes,
+        created_at=utc(customer.created_at),
+        updated_at=utc(customer.updated_at),
+    )
+
+
+def _delivery_out(row: Delivery) -> DeliveryOut:
+    fields: dict[str, Any] = row.model_dump(exclude={"id", "customer_id"})
+    fields["created_at"], fields["updated_at"] = utc(row.created_at), utc(row.updated_at)
+    return DeliveryOut(**fields)

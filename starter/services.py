@@ -1,0 +1,54 @@
+"""The long-lived objects a process needs: database, stores, Temporal client, registry, router."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+from activities.customers import CustomerStore
+from activities.database import Database
+from activities.deliveries import DeliveryLedger
+from activities.events import EventLog
+from starter.registry import JourneyRegistry
+from starter.router import EventRouter
+from starter.settings import Settings
+from starter.temporal_client import connect
+
+
+@dataclass
+class Services:
+    """Built once per process from the settings and shared by the API's requests."""
+
+    settings: Settings
+    database: Database
+    client: Client
+    registry: JourneyRegistry
+    customers: CustomerStore
+    events: EventLog
+    deliveries: DeliveryLedger
+    router: EventRouter
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, client: Client | None = None, registry: JourneyRegistry | None = None
+    ) -> Services:
+        """Connect to the database and Temporal (or reuse the given client)."""
+        registry = registry or JourneyRegistry.from_modules(settings.journey_modules)
+        database = Database(settings.database_url)
+        await database.create_tables()
+        client = client or await connect(settings)
+        return cls(
+            settings=settings,
+            database=database,
+            client=client,
+            registry=registry,
+            customers=CustomerStore(database),
+            events=EventLog(database),
+            deliveries=DeliveryLedger(database),
+            router=EventRouter(client, registry, settings.task_queue),
+        )
+
+    async def close(self) -> None:
+        """Release the database pool."""
+        await self.database.close()

@@ -1,0 +1,56 @@
+"""Settings for every Overture process, from the environment (prefix `OVERTURE_`) or `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "journeys" / "templates"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that run the dev stack on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="OVERTURE_", env_file=".env", extra="ignore")
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_api_key: SecretStr | None = None
+    temporal_tls: bool = False
+    task_queue: str = "overture"
+
+    # Data and journeys
+    database_url: str = "sqlite:///.overture/overture.db"
+    journey_modules: Annotated[list[str], NoDecode] = ["journeys"]
+    template_dirs: Annotated[list[Path], NoDecode] = [BUNDLED_TEMPLATES]
+
+    # HTTP API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_key: SecretStr | None = None
+    api_url: str = "http://localhost:8000"
+
+    # Logs
+    log_format: Literal["dev", "json"] = "dev"
+    log_level: str = "INFO"
+
+    # The embedded dev stack (`overture dev`)
+    state_dir: Path = Path(".overture")
+    dev_temporal_port: int = 7233
+    dev_ui_port: int = 8233
+
+    @field_validator("journey_modules", "template_dirs", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def temporal_server_db(self) -> Path:
+        """The dev server's SQLite file: journeys survive restarts of `overture dev`."""
+        return self.state_dir / "temporal.db"

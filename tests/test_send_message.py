@@ -1,0 +1,98 @@
+"""The send activity on a real SQLite database, in Temporal's activity environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from temporalio.testing import ActivityEnvironment
+
+from activities.channels.outbox import OutboxProvider
+from activities.customers import CustomerStore
+from activities.database import Database
+from activities.deliveries import DeliveryLedger
+from activities.messaging import MessagingActivities
+from activities.tables import Delivery, OutboxMessage
+from activities.templates import TemplateStore
+from starter.settings import BUNDLED_TEMPLATES
+from workflows.types import SendRequest
+
+
+@pytest.fixture
+async def messaging(database: Database, tmp_path: Path) -> MessagingActivities:
+    own = tmp_path / "templates" / "sms"
+    own.mkdir(parents=True)
+    (own / "code.text.liquid").write_text("Your code: {{ data.code }}")
+    await CustomerStore(database).upsert("c1", {"email": "ada@example.com", "phone": "+4915123456789"})
+    outbox = OutboxProvider(database)
+    return MessagingActivities(
+        CustomerStore(database),
+        DeliveryLedger(database),
+        TemplateStore([tmp_path / "templates", BUNDLED_TEMPLATES]),
+        {"email": [outbox], "sms": [outbox]},
+    )
+
+
+def request(key: str, *, channel: str = "email", template: str = "welcome", customer_id: str = "c1", **data: object) -> SendRequest:
+    return SendRequest(
+        idempotency_key=key,
+        customer_id=customer_id,
+        journey="welcome",
+        step=f"send:{template}",
+        channel=channel,
+        template=template,
+        topic="product",
+        data={"event": {}, "data": dict(data)},
+    )
+
+
+async def outbox_rows(database: Database) -> list[OutboxMessage]:
+    async with database.session() as session:
+        return list((await session.exec(select(OutboxMessage))).all())
+
+
+async def test_a_retried_send_is_delivered_once(messaging: MessagingActivities, database: Database) -> None:
+    env = ActivityEnvironment()
+
+    first = await env.run(messaging.send_message, request("k1"))
+    second = await env.run(messaging.send_message, request("k1"))
+
+    assert first == second and first.status == "sent"
+    assert len(await outbox_rows(database)) == 1
+
+
+async def test_a_send_interrupted_after_opening_its_row_completes_once(
+    messaging: MessagingActivities, database: Database
+) -> None:
+    # A crash between writing the delivery row and the provider call leaves it `sending`.
+    await DeliveryLedger(database).open(request("k2"), provider="outbox")
+
+    result = await ActivityEnvironment().run(messaging.send_message, request("k2"))
+
+    assert result.status == "sent"
+    rows = await outbox_rows(database)
+    assert [row.delivery_key for row in rows] == ["k2"] and rows[0].recipient == "ada@example.com"
+
+
+async def test_a_missing_template_variable_is_recorded_as_a_failure(
+    messaging: MessagingActivities, database: Database
+) -> None:
+    result = await ActivityEnvironment().run(messaging.send_message, request("k3", channel="sms", template="code"))
+
+    assert result.status == "failed"
+    assert result.reason is not None and "template_error" in result.reason and "data.code is undefined" in result.reason
+    async with database.session() as session:
+        row = (await session.exec(select(Delivery).where(Delivery.idempotency_key == "k3"))).one()
+    assert (row.status, row.error) == ("failed", result.reason)
+    assert await outbox_rows(database) == []
+
+
+async def test_unknown_customer_and_missing_address_are_skips(messaging: MessagingActivities) -> None:
+    env = ActivityEnvironment()
+
+    unknown = await env.run(messaging.send_message, request("k4", customer_id="nobody"))
+    no_push_token = await env.run(messaging.send_message, request("k5", channel="push"))
+
+    assert (unknown.status, unknown.reason) == ("skipped", "unknown_customer")
+    assert (no_push_token.status, no_push_token.reason) == ("skipped", "no_address")

@@ -1,0 +1,114 @@
+"""The Overture worker: runs journey workflows and the activities they call.
+
+`overture worker` (or `python worker.py`) runs it on its own; `overture dev` runs it inside the
+embedded stack. Settings come from the environment (see starter/settings.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+
+import structlog
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from activities.channels.base import Provider
+from activities.channels.outbox import OutboxProvider
+from activities.customers import CustomerStore
+from activities.database import Database
+from activities.deliveries import DeliveryLedger
+from activities.messaging import MessagingActivities
+from activities.templates import TemplateStore
+from starter.logs import configure_logging
+from starter.registry import JourneyRegistry
+from starter.settings import Settings
+from starter.temporal_client import connect
+from workflows import search
+from workflows.messages import CHANNELS
+
+logger = structlog.get_logger(__name__)
+
+
+class SearchAttributesMissing(RuntimeError):
+    """The Temporal namespace lacks the search attributes journeys write."""
+
+
+def build_worker(client: Client, settings: Settings, registry: JourneyRegistry, database: Database) -> Worker:
+    """A worker for every registered journey and the send activity; templates are parsed now,
+    so a broken template stops start-up instead of a send."""
+    templates = TemplateStore(settings.template_dirs)
+    outbox = OutboxProvider(database)
+    providers: dict[str, list[Provider]] = {channel: [outbox] for channel in CHANNELS}
+    messaging = MessagingActivities(CustomerStore(database), DeliveryLedger(database), templates, providers)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=registry.workflows,
+        activities=[messaging.send_message],
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def check_search_attributes(client: Client) -> None:
+    """Fail fast, with the fix, when CustomerId/JourneyName/JourneyStep are not registered:
+    otherwise every journey would stall on its first step."""
+    try:
+        response = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+    except RPCError as error:
+        logger.warning("worker.search_attributes_unchecked", error=error.message)
+        return
+    missing = [key.name for key in search.ALL if key.name not in response.custom_attributes]
+    wrong = [
+        key.name
+        for key in search.ALL
+        if key.name in response.custom_attributes
+        and response.custom_attributes[key.name] != IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    ]
+    if missing or wrong:
+        commands = "\n".join(
+            f"  temporal operator search-attribute create --namespace {client.namespace} --name {name} --type Keyword"
+            for name in missing
+        )
+        raise SearchAttributesMissing(
+            f"namespace {client.namespace!r} lacks search attributes {', '.join(missing) or '-'}"
+            f"{' and has non-Keyword ' + ', '.join(wrong) if wrong else ''}; register them:\n{commands}"
+        )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run the worker until SIGINT/SIGTERM, then finish in-flight tasks and stop."""
+    registry = JourneyRegistry.from_modules(settings.journey_modules)
+    database = Database(settings.database_url)
+    await database.create_tables()
+    client = await connect(settings)
+    await check_search_attributes(client)
+    worker = build_worker(client, settings, registry, database)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    logger.info("worker.started", task_queue=settings.task_queue, journeys=[spec.name for spec in registry.specs])
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        await database.close()
+        logger.info("worker.stopped")
+
+
+def main() -> None:
+    """`python worker.py`: the worker with settings from the environment."""
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Deterministic workflow code: the journey base and the types journeys exchange with activities."""
