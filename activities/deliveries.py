@@ -37,7 +37,15 @@ class DeliveryLedger:
             result = await session.exec(select(Delivery).where(Delivery.idempotency_key == idempotency_key))
             return result.first()
 
-    async def open(self, request: SendRequest, status: str = SENDING, **fields: str | None) -> Delivery:
+    async def open(
+        self,
+        request: SendRequest,
+        status: str = SENDING,
+        *,
+        provider: str | None = None,
+        skip_reason: str | None = None,
+        error: str | None = None,
+    ) -> Delivery:
         """Insert the row for `request` unless it exists; return the row that is stored."""
         delivery = Delivery(
             idempotency_key=request.idempotency_key,
@@ -49,7 +57,9 @@ class DeliveryLedger:
             topic=request.topic,
             variant=request.variant,
             status=status,
-            **fields,
+            provider=provider,
+            skip_reason=skip_reason,
+            error=error,
         )
         async with self._database.session() as session:
             session.add(delivery)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from activities.database import Database
-from activities.tables import Event, utc
+from activities.tables import Event, utc, utcnow
+
+ROUTING_LEASE = timedelta(seconds=30)
 
 
 class EventLog:
@@ -54,14 +57,46 @@ class EventLog:
             result = await session.exec(select(Event).where(Event.idempotency_key == idempotency_key))
             return result.first()
 
-    async def mark_routed(self, event_id: str, started: list[str], signalled: list[str]) -> None:
-        """Remember where the event went: the answer repeated for a repeated idempotency key."""
+    async def get(self, event_id: str) -> Event | None:
+        """The event with this id, as stored now."""
         async with self._database.session() as session:
-            event = await session.get(Event, event_id)
-            assert event is not None, f"event {event_id} vanished"
-            event.started, event.signalled = started, signalled
-            session.add(event)
+            return await session.get(Event, event_id, populate_existing=True)
+
+    async def claim_routing(self, event_id: str, lease: timedelta = ROUTING_LEASE) -> bool:
+        """Take the right to route an unrouted event, so concurrent requests with one idempotency
+        key route it once. A claim older than `lease` (its holder died) can be taken over."""
+        now = utcnow()
+        async with self._database.session() as session:
+            result = await session.exec(
+                update(Event)
+                .where(
+                    col(Event.id) == event_id,
+                    col(Event.started).is_(None),
+                    or_(col(Event.routing_claimed_at).is_(None), col(Event.routing_claimed_at) < now - lease),
+                )
+                .values(routing_claimed_at=now)
+            )
             await session.commit()
+            return result.rowcount == 1
+
+    async def release_routing(self, event_id: str) -> None:
+        """Give up a claim after routing failed, so a retry can route at once."""
+        async with self._database.session() as session:
+            await session.exec(update(Event).where(col(Event.id) == event_id).values(routing_claimed_at=None))
+            await session.commit()
+
+    async def mark_routed(self, event_id: str, started: list[str], signalled: list[str]) -> Event:
+        """Remember where the event went: the answer every repeat of its idempotency key gets."""
+        async with self._database.session() as session:
+            await session.exec(
+                update(Event)
+                .where(col(Event.id) == event_id, col(Event.started).is_(None))
+                .values(started=started, signalled=signalled, routing_claimed_at=None)
+            )
+            await session.commit()
+            stored = await session.get(Event, event_id, populate_existing=True)
+            assert stored is not None, f"event {event_id} vanished"
+            return stored
 
     async def for_customer(self, customer_id: str, limit: int = 50) -> list[Event]:
         """The customer's latest events, newest first."""

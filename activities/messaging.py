@@ -41,7 +41,9 @@ class MessagingActivities:
     @activity.defn(name="send_message")
     async def send_message(self, request: SendRequest) -> SendResult:
         """Deliver one journey message, or record why it was skipped or failed."""
-        log = logger.bind(journey=request.journey, step=request.step, channel=request.channel, key=request.idempotency_key)
+        log = logger.bind(
+            journey=request.journey, step=request.step, channel=request.channel, key=request.idempotency_key
+        )
         stored = await self._deliveries.get(request.idempotency_key)
         if stored is not None and stored.status in FINAL_STATUSES:
             log.info("send.already_settled", status=stored.status)
@@ -89,10 +91,14 @@ class MessagingActivities:
         log.warning("send.failed", error=error)
         return await self._settle_without_sending(request, "failed", error=error)
 
-    async def _settle_without_sending(self, request: SendRequest, status: str, **fields: str) -> SendResult:
-        delivery = await self._deliveries.open(request, status=status, **fields)
+    async def _settle_without_sending(
+        self, request: SendRequest, status: str, *, skip_reason: str | None = None, error: str | None = None
+    ) -> SendResult:
+        delivery = await self._deliveries.open(request, status=status, skip_reason=skip_reason, error=error)
         if delivery.status == SENDING:  # an earlier attempt opened the row, then crashed
-            delivery = await self._deliveries.settle(request.idempotency_key, status, **fields)
+            delivery = await self._deliveries.settle(
+                request.idempotency_key, status, skip_reason=skip_reason, error=error
+            )
         return as_result(delivery)
 
 

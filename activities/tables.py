@@ -6,7 +6,7 @@ Timestamps are stored in UTC; SQLite returns them without a zone, `utc()` puts i
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime
@@ -15,12 +15,12 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     """The current time in UTC, zone-aware."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def utc(moment: datetime) -> datetime:
     """`moment` as a zone-aware UTC datetime (SQLite drops the zone on the way back)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def new_id() -> str:
@@ -60,8 +60,10 @@ class Event(SQLModel, table=True):
     occurred_at: datetime = _timestamp()
     received_at: datetime = _timestamp()
     idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
-    started: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    signalled: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # SQL NULL until routed (none_as_null: a JSON `null` would not be IS NULL).
+    started: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    signalled: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    routing_claimed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
     @property
     def routed(self) -> bool:

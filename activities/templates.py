@@ -70,7 +70,9 @@ class TemplateStore:
         channel = path.parent.name
         name, part = pieces[0], pieces[1]
         if part not in PARTS.get(channel, DEFAULT_PARTS):
-            return [f"{path}: {channel} templates have parts {', '.join(PARTS.get(channel, DEFAULT_PARTS))}, not {part!r}"]
+            return [
+                f"{path}: {channel} templates have parts {', '.join(PARTS.get(channel, DEFAULT_PARTS))}, not {part!r}"
+            ]
         key = _Key(channel, name, part, pieces[2].lower() if len(pieces) == 3 else "")
         if key in self._templates:
             return []  # an earlier directory overrides this one

@@ -8,16 +8,14 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
-import structlog
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
-from temporalio.service import RPCError
 
-from activities.tables import Customer, Delivery, utc
+from starter.intake import RoutingUnavailable
 from starter.router import EntryRefused
 from starter.schemas import (
     CustomerDetail,
@@ -32,9 +30,7 @@ from starter.schemas import (
 )
 from starter.services import Services
 from starter.settings import Settings
-from workflows.types import JourneyEvent
 
-logger = structlog.get_logger(__name__)
 bearer = HTTPBearer(auto_error=False)
 
 
@@ -51,7 +47,9 @@ def require_api_key(
     if expected is None:
         return
     if credentials is None or not hmac.compare_digest(credentials.credentials, expected.get_secret_value()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 ServicesDep = Annotated[Services, Depends(services)]
@@ -79,11 +77,11 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
         try:
             async with svc.database.session() as session:
                 await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        except Exception as error:  # noqa: BLE001  (any failure means unhealthy)
+        except Exception as error:
             checks["database"] = f"error: {error}"
         try:
             await svc.client.service_client.check_health()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             checks["temporal"] = f"error: {error}"
         healthy = all(value == "ok" for value in checks.values())
         return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks}, status_code=200 if healthy else 503)
@@ -93,7 +91,7 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
         """Create or update a profile; only the fields sent change."""
         _check_customer_id(customer_id)
         customer, created = await svc.customers.upsert(customer_id, body.model_dump(exclude_unset=True))
-        payload = _customer_out(customer).model_dump(mode="json")
+        payload = CustomerOut.model_validate(customer).model_dump(mode="json")
         return JSONResponse(payload, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @app.get("/v1/customers/{customer_id}", dependencies=v1, tags=["customers"])
@@ -104,13 +102,18 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no customer {customer_id!r}")
         query = f"CustomerId = {_quote(customer_id)} AND ExecutionStatus = 'Running'"
         active = [execution.id async for execution in svc.client.list_workflows(query)]
-        messages = [_delivery_out(row) for row in await svc.deliveries.for_customer(customer_id, limit=20)]
-        return CustomerDetail(**_customer_out(customer).model_dump(), active_journeys=active, messages=messages)
+        messages = [DeliveryOut.model_validate(row) for row in await svc.deliveries.for_customer(customer_id, limit=20)]
+        return CustomerDetail(
+            **CustomerOut.model_validate(customer).model_dump(), active_journeys=active, messages=messages
+        )
 
     @app.get("/v1/customers/{customer_id}/messages", dependencies=v1, tags=["customers"])
     async def get_messages(customer_id: str, svc: ServicesDep, limit: int = 100) -> list[DeliveryOut]:
         """The customer's deliveries (sent, skipped, failed), newest first."""
-        return [_delivery_out(row) for row in await svc.deliveries.for_customer(customer_id, limit=min(limit, 1000))]
+        return [
+            DeliveryOut.model_validate(row)
+            for row in await svc.deliveries.for_customer(customer_id, limit=min(limit, 1000))
+        ]
 
     @app.post("/v1/events", dependencies=v1, status_code=status.HTTP_202_ACCEPTED, tags=["events"])
     async def post_event(body: EventIn, svc: ServicesDep) -> EventAccepted:
@@ -118,31 +121,15 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
 
         A repeated `idempotency_key` returns the first answer without routing again.
         """
-        event = await svc.events.record(
-            customer_id=body.customer_id,
-            name=body.name,
-            properties=body.properties,
-            occurred_at=body.occurred_at,
-            idempotency_key=body.idempotency_key,
-        )
-        if event.routed:
-            return EventAccepted(event_id=event.id, started=event.started or [], signalled=event.signalled or [])
-        await svc.customers.ensure(event.customer_id)
-        journey_event = JourneyEvent(
-            id=event.id, name=event.name, properties=event.properties, occurred_at=utc(event.occurred_at).isoformat()
-        )
         try:
-            routing = await svc.router.route(event.customer_id, journey_event)
-        except RPCError as error:
-            logger.error("event.routing_failed", event_id=event.id, name=event.name, error=str(error))
+            event = await svc.intake.accept(body)
+        except RoutingUnavailable as unavailable:
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE,
-                f"event stored as {event.id} but Temporal is unreachable ({error.message}); "
+                f"event stored as {unavailable.event_id} but not routed yet ({unavailable}); "
                 "send it again with the same idempotency_key to finish routing it",
-            ) from error
-        await svc.events.mark_routed(event.id, routing.started, routing.signalled)
-        logger.info("event.routed", event_id=event.id, name=event.name, started=routing.started, signalled=routing.signalled)
-        return EventAccepted(event_id=event.id, started=routing.started, signalled=routing.signalled)
+            ) from unavailable
+        return EventAccepted(event_id=event.id, started=event.started or [], signalled=event.signalled or [])
 
     @app.post("/v1/journeys/{journey}/entries", dependencies=v1, status_code=status.HTTP_201_CREATED, tags=["journeys"])
     async def post_entry(journey: str, body: EntryIn, svc: ServicesDep) -> EntryCreated:
@@ -186,23 +173,3 @@ def _check_customer_id(customer_id: str) -> None:
 
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _customer_out(customer: Customer) -> CustomerOut:
-    return CustomerOut(
-        id=customer.id,
-        email=customer.email,
-        phone=customer.phone,
-        timezone=customer.timezone,
-        locale=customer.locale,
-        push_tokens=customer.push_tokens,
-        attributes=customer.attributes,
-        created_at=utc(customer.created_at),
-        updated_at=utc(customer.updated_at),
-    )
-
-
-def _delivery_out(row: Delivery) -> DeliveryOut:
-    fields: dict[str, Any] = row.model_dump(exclude={"id", "customer_id"})
-    fields["created_at"], fields["updated_at"] = utc(row.created_at), utc(row.updated_at)
-    return DeliveryOut(**fields)

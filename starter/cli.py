@@ -35,7 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except httpx.TransportError as error:
-        print(f"error: cannot reach the Overture API at {settings.api_url} ({error}); is `overture dev` running?", file=sys.stderr)
+        print(
+            f"error: cannot reach the Overture API at {settings.api_url} ({error}); is `overture dev` running?",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -134,7 +137,9 @@ def _customer_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def _event(args: argparse.Namespace, settings: Settings) -> int:
     with _client(settings) as client:
-        _print_json(client.send_event(args.customer_id, args.name, _pairs(args.property), idempotency_key=args.idempotency_key))
+        _print_json(
+            client.send_event(args.customer_id, args.name, _pairs(args.property), idempotency_key=args.idempotency_key)
+        )
     return 0
 
 

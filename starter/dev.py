@@ -49,7 +49,9 @@ async def run_dev_stack(settings: Settings) -> None:
         services = await Services.open(settings, client=client, registry=registry)
         worker = build_worker(client, settings, registry, services.database)
         api = _EmbeddedApiServer(
-            uvicorn.Config(create_app(prepared=services), host=settings.api_host, port=settings.api_port, log_config=None)
+            uvicorn.Config(
+                create_app(prepared=services), host=settings.api_host, port=settings.api_port, log_config=None
+            )
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -74,7 +74,9 @@ def _import_all(module_names: Sequence[str]) -> Iterator[ModuleType]:
         try:
             module = importlib.import_module(name)
         except ImportError as error:
-            raise JourneyDefinitionError(f"cannot import journey module {name!r} (OVERTURE_JOURNEY_MODULES): {error}") from error
+            raise JourneyDefinitionError(
+                f"cannot import journey module {name!r} (OVERTURE_JOURNEY_MODULES): {error}"
+            ) from error
         yield module
         if hasattr(module, "__path__"):
             for info in pkgutil.walk_packages(module.__path__, prefix=f"{name}."):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-CUSTOMER_ID = Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$", description="The product's own id (no '/' or spaces).")
+CUSTOMER_ID = Field(
+    min_length=1, max_length=200, pattern=r"^[^/\s]+$", description="The product's own id (no '/' or spaces)."
+)
 EVENT_NAME = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$", description="e.g. signed_up")
 LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
@@ -59,7 +61,18 @@ class CustomerIn(BaseModel):
         return value
 
 
-class CustomerOut(BaseModel):
+class _StoredRow(BaseModel):
+    """Read from a table row; SQLite drops the zone of timestamps, they are UTC."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @field_validator("created_at", "updated_at", mode="after", check_fields=False)
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class CustomerOut(_StoredRow):
     """A stored profile."""
 
     id: str
@@ -88,7 +101,7 @@ class EventIn(BaseModel):
     @classmethod
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
 
@@ -116,7 +129,7 @@ class EntryCreated(BaseModel):
     workflow_id: str
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(_StoredRow):
     """One message a journey sent, skipped or failed to send."""
 
     idempotency_key: str

@@ -10,6 +10,7 @@ from activities.customers import CustomerStore
 from activities.database import Database
 from activities.deliveries import DeliveryLedger
 from activities.events import EventLog
+from starter.intake import EventIntake
 from starter.registry import JourneyRegistry
 from starter.router import EventRouter
 from starter.settings import Settings
@@ -28,6 +29,7 @@ class Services:
     events: EventLog
     deliveries: DeliveryLedger
     router: EventRouter
+    intake: EventIntake
 
     @classmethod
     async def open(
@@ -38,15 +40,18 @@ class Services:
         database = Database(settings.database_url)
         await database.create_tables()
         client = client or await connect(settings)
+        customers, events = CustomerStore(database), EventLog(database)
+        router = EventRouter(client, registry, settings.task_queue)
         return cls(
             settings=settings,
             database=database,
             client=client,
             registry=registry,
-            customers=CustomerStore(database),
-            events=EventLog(database),
+            customers=customers,
+            events=events,
             deliveries=DeliveryLedger(database),
-            router=EventRouter(client, registry, settings.task_queue),
+            router=router,
+            intake=EventIntake(events, customers, router),
         )
 
     async def close(self) -> None:

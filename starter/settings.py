@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "journeys" / "templates"
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_key: SecretStr | None = None
-    api_url: str = "http://localhost:8000"
+    api_url: str = Field(default="", description="Where the CLI finds the API; default http://localhost:<api_port>.")
 
     # Logs
     log_format: Literal["dev", "json"] = "dev"
@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _default_api_url(self) -> Settings:
+        if not self.api_url:
+            self.api_url = f"http://localhost:{self.api_port}"
+        return self
 
     @property
     def temporal_server_db(self) -> Path:

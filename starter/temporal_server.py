@@ -77,12 +77,18 @@ class TemporalDevServer:
             installed_binary("temporal"),
             "server",
             "start-dev",
-            "--db-filename", str(self.db_file),
-            "--sqlite-pragma", "journal_mode=wal",
-            "--ip", self.ip,
-            "--port", str(self.port),
-            "--namespace", self.namespace,
-            "--log-level", "warn",
+            "--db-filename",
+            str(self.db_file),
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--namespace",
+            self.namespace,
+            "--log-level",
+            "warn",
         ]
         command += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
         for key in search.ALL:
@@ -104,12 +110,14 @@ class TemporalDevServer:
         last_error: Exception | None = None
         while asyncio.get_running_loop().time() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise TemporalServerError(f"temporal dev server exited with {self._process.returncode}:\n{self.log_tail()}")
+                raise TemporalServerError(
+                    f"temporal dev server exited with {self._process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 client = await Client.connect(self.address, namespace=self.namespace)
                 await client.service_client.check_health()
                 return client
-            except Exception as error:  # noqa: BLE001  (still starting)
+            except Exception as error:
                 last_error = error
                 await asyncio.sleep(0.25)
         raise TemporalServerError(f"temporal dev server not ready after {timeout}s ({last_error}):\n{self.log_tail()}")
@@ -150,9 +158,7 @@ async def register_search_attributes(client: Client) -> None:
         if error.status != RPCStatusCode.UNIMPLEMENTED:  # the test server cannot list, only add
             raise
         existing = set()
-    wanted = {
-        key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in search.ALL if key.name not in existing
-    }
+    wanted = {key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in search.ALL if key.name not in existing}
     if wanted:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=wanted)

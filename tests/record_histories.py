@@ -63,7 +63,9 @@ async def main() -> None:
         settings = make_settings(Path(state), journey_modules=["journeys"])
         database = Database(settings.database_url)
         await database.create_tables()
-        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=installed_binary("temporal-test-server"))
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=installed_binary("temporal-test-server")
+        )
         try:
             await register_search_attributes(env.client)
             router = EventRouter(env.client, registry, settings.task_queue)

@@ -34,7 +34,7 @@ def make_settings(state_dir: Path, **overrides: object) -> Settings:
         "task_queue": f"overture-test-{state_dir.name}",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
 def subprocess_env(settings: Settings) -> dict[str, str]:

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 from temporalio.client import Client
+from temporalio.service import RetryConfig
 
 from activities.tables import Delivery, Event, new_id
 from starter.registry import JourneyRegistry
+from starter.temporal_server import TemporalDevServer
 from tests.api_stack import ApiStack, running_stack
 from tests.support import eventually, free_port, make_settings
 from workflows.types import Outcome
@@ -75,11 +77,12 @@ async def test_one_idempotency_key_means_one_journey_and_one_message(stack: ApiS
     await stack.http.put(f"/v1/customers/{customer_id}", json={"email": "grace@example.com"})
     body = {"customer_id": customer_id, "name": "signed_up", "idempotency_key": f"signup-{customer_id}"}
 
-    first = await stack.http.post("/v1/events", json=body)
-    repeats = await asyncio.gather(*(stack.http.post("/v1/events", json=body) for _ in range(3)))
+    concurrent = await asyncio.gather(*(stack.http.post("/v1/events", json=body) for _ in range(4)))
+    later = await stack.http.post("/v1/events", json=body)
 
+    first = concurrent[0]
     assert first.status_code == 202
-    assert all(repeat.status_code == 202 and repeat.json() == first.json() for repeat in repeats)
+    assert all(reply.status_code == 202 and reply.json() == first.json() for reply in [*concurrent, later])
     assert first.json()["started"] == [f"journey/welcome/{customer_id}"]
     await eventually(lambda: sent_messages(stack, customer_id))
     handle = dev_client.get_workflow_handle(f"journey/welcome/{customer_id}")
@@ -91,6 +94,30 @@ async def test_one_idempotency_key_means_one_journey_and_one_message(stack: ApiS
     async with stack.services.database.session() as session:
         events = (await session.exec(select(Event).where(Event.customer_id == customer_id))).all()
     assert len(events) == 1
+
+
+async def test_an_event_is_kept_while_temporal_is_down_and_routed_when_resent(
+    dev_client: Client, tmp_path: Path, registry: JourneyRegistry
+) -> None:
+    settings = make_settings(tmp_path, api_port=free_port())
+    outage = TemporalDevServer(tmp_path / "doomed.db", port=free_port(), ui_port=None)
+    outage.start()
+    await outage.ready()
+    doomed = await Client.connect(outage.address, retry_config=RetryConfig(max_retries=2, max_elapsed_time_millis=2000))
+    outage.stop()  # the API's Temporal goes away after the API connected
+    body = {"customer_id": "c-outage", "name": "signed_up", "idempotency_key": "outage-1"}
+
+    async with running_stack(doomed, settings, registry, with_worker=False) as down:
+        refused = await down.http.post("/v1/events", json=body)
+    async with running_stack(dev_client, settings, registry, with_worker=False) as up:
+        resent = await up.http.post("/v1/events", json=body)
+        async with up.services.database.session() as session:
+            stored = (await session.exec(select(Event).where(Event.customer_id == "c-outage"))).all()
+
+    assert refused.status_code == 503 and "same idempotency_key" in refused.json()["detail"]
+    assert resent.status_code == 202 and resent.json()["started"] == ["journey/welcome/c-outage"]
+    assert len(stored) == 1 and resent.json()["event_id"] == stored[0].id
+    await dev_client.get_workflow_handle("journey/welcome/c-outage").terminate("no worker in this test")
 
 
 async def test_events_for_nobody_are_stored_and_start_nothing(stack: ApiStack) -> None:
@@ -136,7 +163,9 @@ async def test_journey_entries_by_api(stack: ApiStack, dev_client: Client) -> No
     customer_id = new_customer()
 
     unknown = await stack.http.post("/v1/journeys/nope/entries", json={"customer_id": customer_id})
-    created = await stack.http.post("/v1/journeys/welcome/entries", json={"customer_id": customer_id, "data": {"source": "crm"}})
+    created = await stack.http.post(
+        "/v1/journeys/welcome/entries", json={"customer_id": customer_id, "data": {"source": "crm"}}
+    )
     again = await stack.http.post("/v1/journeys/welcome/entries", json={"customer_id": customer_id})
 
     assert unknown.status_code == 404 and "welcome" in unknown.json()["detail"]
@@ -166,7 +195,9 @@ async def test_health_reports_both_dependencies(stack: ApiStack) -> None:
     assert response.json() == {"status": "ok", "database": "ok", "temporal": "ok"}
 
 
-async def test_api_key_is_enforced_when_configured(dev_client: Client, tmp_path: Path, registry: JourneyRegistry) -> None:
+async def test_api_key_is_enforced_when_configured(
+    dev_client: Client, tmp_path: Path, registry: JourneyRegistry
+) -> None:
     settings = make_settings(tmp_path, api_port=free_port(), api_key="s3cret")
     async with running_stack(dev_client, settings, registry, with_worker=False) as stack:
         anonymous = await stack.http.get("/v1/journeys")

@@ -45,13 +45,25 @@ async def test_customer_event_and_messages(stack: ApiStack, stack_settings: Sett
     customer_id = f"c-{new_id()[:8]}"
 
     code, out, err = await overture(
-        stack_settings, "customer", "set", customer_id, "--email", "ada@example.com", "--tz", "Europe/Berlin",
-        "-a", "first_name=Ada", "-a", "vip=true",
+        stack_settings,
+        "customer",
+        "set",
+        customer_id,
+        "--email",
+        "ada@example.com",
+        "--tz",
+        "Europe/Berlin",
+        "-a",
+        "first_name=Ada",
+        "-a",
+        "vip=true",
     )
     assert code == 0, err
     profile = json.loads(out)
     assert (profile["email"], profile["timezone"], profile["attributes"]) == (
-        "ada@example.com", "Europe/Berlin", {"first_name": "Ada", "vip": True}
+        "ada@example.com",
+        "Europe/Berlin",
+        {"first_name": "Ada", "vip": True},
     )
 
     code, out, err = await overture(stack_settings, "event", customer_id, "signed_up", "-p", "plan=pro")

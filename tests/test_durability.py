@@ -58,7 +58,9 @@ async def test_journey_survives_sigkill_of_worker_and_server(tmp_path: Path, reg
         await router.route(customer_id, JourneyEvent(id=new_id(), name="quick_signed_up"))
 
         async def welcome_sent() -> bool:
-            return any(row.template == "welcome" and row.status == "sent" for row in await deliveries_of(database, customer_id))
+            return any(
+                row.template == "welcome" and row.status == "sent" for row in await deliveries_of(database, customer_id)
+            )
 
         await eventually(welcome_sent, timeout=60)
         # The journey now waits QUICK_WAIT for `activated`. Crash everything mid-wait, and stay
@@ -80,7 +82,10 @@ async def test_journey_survives_sigkill_of_worker_and_server(tmp_path: Path, reg
 
     assert outcome.status == "completed", worker_log.read_text()
     rows = await deliveries_of(database, customer_id)
-    assert Counter((row.template, row.status) for row in rows) == {("welcome", "sent"): 1, ("welcome_reminder", "sent"): 1}
+    assert Counter((row.template, row.status) for row in rows) == {
+        ("welcome", "sent"): 1,
+        ("welcome_reminder", "sent"): 1,
+    }
     async with database.session() as session:
         outbox = (await session.exec(select(OutboxMessage).where(OutboxMessage.customer_id == customer_id))).all()
     assert sorted(message.delivery_key for message in outbox) == sorted(row.idempotency_key for row in rows)

@@ -38,7 +38,10 @@ def test_json_logs_carry_no_email_or_phone(restore_logging: None, capsys: pytest
     logging.getLogger("third.party").warning("could not deliver to grace@example.org")
 
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
-    assert [line["event"] for line in lines] == ["profile.updated", f"could not deliver to {fingerprint('grace@example.org')}"]
+    assert [line["event"] for line in lines] == [
+        "profile.updated",
+        f"could not deliver to {fingerprint('grace@example.org')}",
+    ]
     assert lines[0]["email"] == fingerprint("ada@example.com")
     assert lines[0]["customer"] == {"phone": fingerprint("+4915123456789")}
     assert lines[1]["level"] == "warning" and lines[1]["logger"] == "third.party"

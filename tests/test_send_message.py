@@ -34,7 +34,9 @@ async def messaging(database: Database, tmp_path: Path) -> MessagingActivities:
     )
 
 
-def request(key: str, *, channel: str = "email", template: str = "welcome", customer_id: str = "c1", **data: object) -> SendRequest:
+def request(
+    key: str, *, channel: str = "email", template: str = "welcome", customer_id: str = "c1", **data: object
+) -> SendRequest:
     return SendRequest(
         idempotency_key=key,
         customer_id=customer_id,

@@ -55,9 +55,11 @@ def test_an_earlier_directory_overrides_a_bundled_template(tmp_path: Path) -> No
 
 
 def test_a_missing_variable_is_an_error_not_an_empty_message(tmp_path: Path) -> None:
-    write(tmp_path, "sms/code.text.liquid", "Your code is {{ data.code }}{% if data.note %} ({{ data.note }}){% endif %}")
+    write(
+        tmp_path, "sms/code.text.liquid", "Your code is {{ data.code }}{% if data.note %} ({{ data.note }}){% endif %}"
+    )
     store = TemplateStore([tmp_path])
 
     assert store.render("sms", "code", None, {"data": {"code": "1234"}}).text == "Your code is 1234"
-    with pytest.raises(TemplateError, match="data.code is undefined"):
+    with pytest.raises(TemplateError, match=r"data\.code is undefined"):
         store.render("sms", "code", None, {"data": {}})

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -95,7 +96,9 @@ async def test_reminder_goes_out_after_two_days_without_activation(harness: Welc
     welcome_at, reminder_at = await _send_times(harness.handle())
     assert timedelta(seconds=reminder_at - welcome_at) >= timedelta(days=2)
     async with harness.database.session() as session:
-        welcome = (await session.exec(select(OutboxMessage).where(OutboxMessage.customer_id == harness.customer_id))).first()
+        welcome = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.customer_id == harness.customer_id))
+        ).first()
     assert welcome is not None and welcome.subject == "Welcome, Ada!" and "pro plan" in welcome.text
 
 
@@ -162,9 +165,12 @@ async def test_operators_see_step_and_state(harness: WelcomeHarness) -> None:
 
     state = await harness.handle().query("state", result_type=JourneyState)
     description = await harness.handle().describe()
+    ui = await harness.handle().query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
 
     assert state.step == "wait_for:activated" and state.waiting_for == ["activated"]
     assert [send.status for send in state.sends] == ["sent"]
+    assert ui.current_details.startswith("**welcome** · Waiting for activated until ")
+    assert {signal.name for signal in ui.definition.signal_definitions} == {"event", "exit"}
     attributes = description.typed_search_attributes
     assert attributes.get(search.CUSTOMER_ID) == harness.customer_id
     assert attributes.get(search.JOURNEY_NAME) == "welcome"

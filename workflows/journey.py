@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -34,16 +34,16 @@ from workflows import search
 from workflows.describe import short_duration, utc_label
 from workflows.messages import Message
 from workflows.spec import JourneyDefinitionError, JourneySpec, ReEntry, journey_name_from_class
-from workflows.types import Entry, JourneyEvent, JourneyState, Outcome, SendRequest, SendResult
+from workflows.types import Entry, JourneyEvent, JourneyState, Outcome, OutcomeStatus, SendRequest, SendResult
 
-__all__ = ["Journey", "journey", "JourneyDefinitionError"]
+__all__ = ["Journey", "JourneyDefinitionError", "journey"]
 
 SEND_ACTIVITY = "send_message"
 SEND_TIMEOUT = timedelta(minutes=1)
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 J = TypeVar("J", bound=type["Journey"])
-RunMethod = Callable[[Any, Entry], Awaitable[Any]]
+RunMethod = Callable[[Any, Entry], Coroutine[Any, Any, Any]]
 
 
 class Journey:
@@ -63,7 +63,10 @@ class Journey:
 
     # ----- what the outside world calls ---------------------------------------------------
 
-    @workflow.signal(name="event")
+    @workflow.signal(
+        name="event",
+        description='A customer event: {"id": "...", "name": "activated", "properties": {}}. Repeated ids are ignored.',
+    )
     def on_event(self, event: JourneyEvent) -> None:
         """Deliver a customer event. Repeats (same id) are ignored; exit events end the journey."""
         if event.id in self._seen_event_ids:
@@ -74,12 +77,14 @@ class Journey:
         elif event.name in self.spec.events:
             self._inbox.append(event)
 
-    @workflow.signal(name="exit")
+    @workflow.signal(
+        name="exit", description='End this journey now; the argument is the reason, e.g. "customer asked support".'
+    )
     def on_operator_exit(self, reason: str = "operator") -> None:
         """Let an operator end the journey from the Temporal UI or CLI."""
         self._end(Outcome(status="exited", step=self._step, reason=reason or "operator"))
 
-    @workflow.query(name="state")
+    @workflow.query(name="state", description="Current step, awaited events, sends so far and the outcome.")
     def state(self) -> JourneyState:
         """The journey's current step, what it waits for, its sends so far and its outcome."""
         return JourneyState(
@@ -168,7 +173,7 @@ class Journey:
                 timeout=timeout,
                 timeout_summary=f"wait_for {label} timeout" if timeout else None,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         finally:
             self._waiting_for = []
@@ -180,7 +185,7 @@ class Journey:
         """The outcome of a journey that ran to its end (`failed_to_reach` if no send got through)."""
         attempted = bool(self._sends)
         reached = any(result.delivered for result in self._sends)
-        status = "failed_to_reach" if attempted and not reached else "completed"
+        status: OutcomeStatus = "failed_to_reach" if attempted and not reached else "completed"
         return Outcome(status=status, step=self._step)
 
     # ----- internals ----------------------------------------------------------------------------
@@ -249,7 +254,9 @@ class Journey:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         outcome = self._outcome
-        self._set_step(f"end:{outcome.status}", f"Ended: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else ""))
+        self._set_step(
+            f"end:{outcome.status}", f"Ended: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else "")
+        )
         return outcome
 
 

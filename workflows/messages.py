@@ -68,6 +68,4 @@ class InApp(Message):
     channel: ClassVar[str] = "in_app"
 
 
-CHANNELS: tuple[str, ...] = tuple(
-    cls.channel for cls in (Email, Sms, WhatsApp, Push, Webhook, Chat, InApp)
-)
+CHANNELS: tuple[str, ...] = tuple(cls.channel for cls in (Email, Sms, WhatsApp, Push, Webhook, Chat, InApp))

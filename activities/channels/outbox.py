@@ -36,5 +36,7 @@ class OutboxProvider:
                 return Receipt(provider_message_id=f"outbox-{row.id}")
             except IntegrityError:
                 await session.rollback()
-            result = await session.exec(select(OutboxMessage).where(OutboxMessage.delivery_key == message.idempotency_key))
+            result = await session.exec(
+                select(OutboxMessage).where(OutboxMessage.delivery_key == message.idempotency_key)
+            )
             return Receipt(provider_message_id=f"outbox-{result.one().id}")
