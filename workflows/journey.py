@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 from workflows import search
 from workflows.describe import short_duration, utc_label
@@ -219,9 +219,9 @@ class Journey:
         self._sends.append(result)
         return result
 
-    def _set_step(self, step: str, details: str) -> None:
+    def _set_step(self, step: str, details: str, *also: SearchAttributeUpdate[Any]) -> None:
         self._step = step
-        workflow.upsert_search_attributes([search.JOURNEY_STEP.value_set(step)])
+        workflow.upsert_search_attributes([*also, search.JOURNEY_STEP.value_set(step)])
         workflow.set_current_details(f"**{self.spec.name}** · {details}")
 
     def _end(self, outcome: Outcome) -> None:
@@ -234,13 +234,12 @@ class Journey:
             # The trigger also arrives as the start signal: it is the entry, not a later event.
             self._seen_event_ids.add(entry.event.id)
             self._inbox = [event for event in self._inbox if event.id != entry.event.id]
-        workflow.upsert_search_attributes(
-            [
-                search.CUSTOMER_ID.value_set(entry.customer_id),
-                search.JOURNEY_NAME.value_set(self.spec.name),
-            ]
+        self._set_step(
+            "entered",
+            f"Entered for customer `{entry.customer_id}`",
+            search.CUSTOMER_ID.value_set(entry.customer_id),
+            search.JOURNEY_NAME.value_set(self.spec.name),
         )
-        self._set_step("entered", f"Entered for customer `{entry.customer_id}`")
 
     async def _run_guarded(self, body: RunMethod, entry: Entry) -> Outcome:
         self._enter(entry)
