@@ -22,6 +22,7 @@ from activities.channels.outbox import OutboxProvider
 from activities.customers import CustomerStore
 from activities.database import Database
 from activities.deliveries import DeliveryLedger
+from activities.journey_support import JourneySupportActivities
 from activities.messaging import MessagingActivities
 from activities.templates import TemplateStore
 from starter.logs import configure_logging
@@ -44,12 +45,26 @@ def build_worker(client: Client, settings: Settings, registry: JourneyRegistry, 
     templates = TemplateStore(settings.template_dirs)
     outbox = OutboxProvider(database)
     providers: dict[str, list[Provider]] = {channel: [outbox] for channel in CHANNELS}
-    messaging = MessagingActivities(CustomerStore(database), DeliveryLedger(database), templates, providers)
+    customers = CustomerStore(database)
+    messaging = MessagingActivities(
+        customers,
+        DeliveryLedger(database),
+        templates,
+        providers,
+        default_timezone=settings.default_timezone,
+        quiet_hours=settings.quiet_window,
+    )
+    support = JourneySupportActivities(database, customers, settings.default_timezone)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=registry.workflows,
-        activities=[messaging.send_message],
+        activities=[
+            messaging.send_message,
+            support.load_profile,
+            support.resolve_local_time,
+            support.record_conversion,
+        ],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 

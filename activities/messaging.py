@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -12,11 +13,14 @@ from activities.addresses import recipient_for
 from activities.channels.base import OutgoingMessage, Provider
 from activities.customers import CustomerStore
 from activities.deliveries import FINAL_STATUSES, SENDING, DeliveryLedger, as_result
+from activities.local_time import customer_zone, quiet_until
 from activities.tables import Customer
 from activities.templates import TemplateError, TemplateStore
+from workflows.timing import QuietHours
 from workflows.types import SendRequest, SendResult
 
 logger = structlog.get_logger(__name__)
+TRANSACTIONAL = "transactional"
 
 
 class MessagingActivities:
@@ -32,11 +36,16 @@ class MessagingActivities:
         deliveries: DeliveryLedger,
         templates: TemplateStore,
         providers: Mapping[str, Sequence[Provider]],
+        *,
+        default_timezone: str = "UTC",
+        quiet_hours: QuietHours | None = None,
     ) -> None:
         self._customers = customers
         self._deliveries = deliveries
         self._templates = templates
         self._providers = providers
+        self._default_timezone = default_timezone
+        self._quiet_hours = quiet_hours
 
     @activity.defn(name="send_message")
     async def send_message(self, request: SendRequest) -> SendResult:
@@ -52,9 +61,21 @@ class MessagingActivities:
         customer = await self._customers.get(request.customer_id)
         if customer is None:
             return await self._skip(request, "unknown_customer", log)
+        if request.holdout:
+            return await self._skip(request, "holdout", log)
         recipient = recipient_for(customer, request.channel)
         if recipient is None:
             return await self._skip(request, "no_address", log)
+        not_before = self._quiet_hours_end(request, customer)
+        if not_before is not None:
+            log.info("send.deferred", until=not_before.isoformat())
+            return SendResult(
+                status="deferred",
+                channel=request.channel,
+                idempotency_key=request.idempotency_key,
+                reason="quiet_hours",
+                not_before=not_before.isoformat(),
+            )
         providers = self._providers.get(request.channel, ())
         if not providers:
             return await self._fail(request, f"no provider configured for channel {request.channel}", log)
@@ -82,6 +103,15 @@ class MessagingActivities:
         )
         log.info("send.sent", provider=provider.name, attempt=activity.info().attempt)
         return as_result(delivery)
+
+    def _quiet_hours_end(self, request: SendRequest, customer: Customer) -> datetime | None:
+        """When the send falls in quiet hours (the journey's, else the global ones), their end.
+        Transactional messages are never held; `request.now` is the journey's clock."""
+        window = request.quiet_hours or self._quiet_hours
+        if window is None or request.topic == TRANSACTIONAL:
+            return None
+        now = datetime.fromisoformat(request.now) if request.now else datetime.now(UTC)
+        return quiet_until(now, customer_zone(customer.timezone, self._default_timezone), window)
 
     async def _skip(self, request: SendRequest, reason: str, log: Any) -> SendResult:
         log.info("send.skipped", reason=reason)

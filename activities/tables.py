@@ -108,3 +108,36 @@ class OutboxMessage(SQLModel, table=True):
     text: str
     html: str | None = None
     created_at: datetime = _timestamp()
+
+
+class JourneyEntry(SQLModel, table=True):
+    """One started journey instance: enforces re-entry `once` beyond Temporal's retention and
+    tells the router which instances of a customer to signal."""
+
+    __tablename__ = "journey_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    journey: str = Field(index=True)
+    customer_id: str = Field(index=True, max_length=200)
+    key: str | None = None
+    workflow_id: str = Field(max_length=400)
+    trigger_event_id: str | None = None
+    closed: bool = False
+    entered_at: datetime = _timestamp()
+
+
+class Conversion(SQLModel, table=True):
+    """A goal a journey reached, with the step and experiment variants it happened under."""
+
+    __tablename__ = "conversions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=400)
+    journey: str = Field(index=True)
+    customer_id: str = Field(index=True, max_length=200)
+    workflow_id: str = Field(max_length=400)
+    goal: str
+    step: str
+    variant: str | None = None
+    occurred_at: datetime = Field(sa_type=DateTime(timezone=True))
+    recorded_at: datetime = _timestamp()

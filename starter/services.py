@@ -9,6 +9,7 @@ from temporalio.client import Client
 from activities.customers import CustomerStore
 from activities.database import Database
 from activities.deliveries import DeliveryLedger
+from activities.entries import EntryLedger
 from activities.events import EventLog
 from starter.intake import EventIntake
 from starter.registry import JourneyRegistry
@@ -41,7 +42,7 @@ class Services:
         await database.create_tables()
         client = client or await connect(settings)
         customers, events = CustomerStore(database), EventLog(database)
-        router = EventRouter(client, registry, settings.task_queue)
+        router = EventRouter(client, registry, settings.task_queue, EntryLedger(database))
         return cls(
             settings=settings,
             database=database,

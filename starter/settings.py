@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from workflows.timing import QuietHours
 
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "journeys" / "templates"
 
@@ -27,6 +30,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///.overture/overture.db"
     journey_modules: Annotated[list[str], NoDecode] = ["journeys"]
     template_dirs: Annotated[list[Path], NoDecode] = [BUNDLED_TEMPLATES]
+
+    # Customers' clocks
+    default_timezone: str = "UTC"
+    quiet_hours: str | None = Field(default=None, description='Global quiet window in local time, e.g. "21:00-08:00".')
 
     # HTTP API
     api_host: str = "127.0.0.1"
@@ -49,6 +56,27 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}") from error
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_window(cls, value: str | None) -> str | None:
+        if value:
+            QuietHours.parse(value)  # raises with the reason
+        return value or None
+
+    @property
+    def quiet_window(self) -> QuietHours | None:
+        """The global quiet hours, parsed."""
+        return QuietHours.parse(self.quiet_hours) if self.quiet_hours else None
 
     @model_validator(mode="after")
     def _default_api_url(self) -> Settings:

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.customers import CustomerStore
 from activities.database import Database
+from activities.entries import EntryLedger
 from activities.tables import new_id
 from starter.registry import JourneyRegistry
 from starter.router import EventRouter
@@ -68,7 +69,7 @@ async def main() -> None:
         )
         try:
             await register_search_attributes(env.client)
-            router = EventRouter(env.client, registry, settings.task_queue)
+            router = EventRouter(env.client, registry, settings.task_queue, EntryLedger(database))
             async with build_worker(env.client, settings, registry, database):
                 for scenario in SCENARIOS:
                     path = HISTORIES / f"{scenario.journey}-{scenario.name}.json"

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from activities.customers import CustomerStore
 from activities.database import Database
+from activities.entries import EntryLedger
 from activities.tables import Delivery, OutboxMessage, new_id
 from starter.registry import JourneyRegistry
 from starter.router import EventRouter
@@ -54,7 +55,7 @@ async def test_journey_survives_sigkill_of_worker_and_server(tmp_path: Path, reg
     try:
         client = await server.ready()
         worker = await start_worker(settings, worker_log)
-        router = EventRouter(client, registry, settings.task_queue)
+        router = EventRouter(client, registry, settings.task_queue, EntryLedger(database))
         await router.route(customer_id, JourneyEvent(id=new_id(), name="quick_signed_up"))
 
         async def welcome_sent() -> bool:

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.customers import CustomerStore
 from activities.database import Database
+from activities.entries import EntryLedger
 from activities.tables import Delivery, OutboxMessage, new_id
 from starter.registry import JourneyRegistry
 from starter.router import EventRouter
@@ -64,7 +65,7 @@ async def idle_harness(
     """A harness whose worker is not running yet: events queue up in Temporal."""
     customer_id = f"c-{new_id()[:8]}"
     await CustomerStore(database).upsert(customer_id, {"email": "ada@example.com", "attributes": {"first_name": "Ada"}})
-    router = EventRouter(time_skipping_env.client, registry, settings.task_queue)
+    router = EventRouter(time_skipping_env.client, registry, settings.task_queue, EntryLedger(database))
     return WelcomeHarness(time_skipping_env, router, database, customer_id)
 
 
@@ -184,10 +185,15 @@ async def test_operators_see_step_and_state(harness: WelcomeHarness) -> None:
 
 async def test_repeated_event_ids_are_ignored(harness: WelcomeHarness) -> None:
     trigger = await harness.event("signed_up")
-    await harness.router.route(harness.customer_id, trigger)  # the same event delivered again
+    await harness.handle().signal("event", trigger)  # the same event delivered again
+    activated = JourneyEvent(id="activated-1", name="activated")
+    await harness.handle().signal("event", activated)
+    await harness.handle().signal("event", activated)
 
     assert (await harness.outcome()).status == "completed"
-    assert await harness.sent_templates() == ["welcome", "welcome_reminder"]
+    assert await harness.sent_templates() == ["welcome"]
+    state = await harness.handle().query("state", result_type=JourneyState)
+    assert state.step == "end:completed"
 
 
 async def test_customer_without_email_fails_to_be_reached(harness: WelcomeHarness) -> None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from workflows.timing import QuietHours
 
 ReEntry = Literal["once", "after_exit", "always"]
 REENTRY_RULES: tuple[ReEntry, ...] = ("once", "after_exit", "always")
@@ -24,9 +27,12 @@ class JourneySpec:
 
     - `trigger`: the event name that enters a customer into the journey (None: API entry only);
     - `events`: the event names the journey waits for with `wait_for`;
-    - `exit_on`: event names that end the journey at once;
-    - `reentry`: `once` (never again), `after_exit` (again once the last run ended) or `always`;
-    - `key`: an event property naming the instance, so one customer can run several side by side.
+    - `exit_on`: event names that end the journey at once (outcome `exited`);
+    - `goal`: event names that count as a conversion and end the journey (outcome `converted`);
+    - `reentry`: `once` (never again), `after_exit` (again once the last run ended) or `always`
+      (a new instance for every trigger, running side by side);
+    - `key`: an event property naming the instance, so one customer can run several side by side;
+    - `quiet_hours`: the journey's own quiet window (else the global OVERTURE_QUIET_HOURS).
     """
 
     name: str
@@ -35,6 +41,8 @@ class JourneySpec:
     exit_on: frozenset[str]
     reentry: ReEntry
     key: str | None
+    goal: frozenset[str] = frozenset()
+    quiet_hours: QuietHours | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -45,21 +53,26 @@ class JourneySpec:
             raise JourneyDefinitionError(
                 f"journey {self.name}: reentry must be one of {', '.join(REENTRY_RULES)}, not {self.reentry!r}"
             )
-        overlap = self.events & self.exit_on
+        overlap = self.events & (self.exit_on | self.goal)
         if overlap:
             raise JourneyDefinitionError(
-                f"journey {self.name}: {', '.join(sorted(overlap))} cannot be both waited for and an exit event"
+                f"journey {self.name}: {', '.join(sorted(overlap))} cannot be both waited for and end the journey"
             )
 
     @property
     def listens(self) -> frozenset[str]:
         """Event names delivered to a running instance of this journey."""
-        return self.events | self.exit_on
+        return self.events | self.exit_on | self.goal
 
-    def workflow_id(self, customer_id: str, key: str | None = None) -> str:
-        """The workflow id of this journey for one customer (and instance key, if any)."""
+    @property
+    def instanced(self) -> bool:
+        """True when one customer can have several instances (a key, or re-entry `always`)."""
+        return self.key is not None or self.reentry == "always"
+
+    def workflow_id(self, customer_id: str, instance: str | None = None) -> str:
+        """The workflow id of this journey for one customer (and instance, if any)."""
         base = f"journey/{self.name}/{customer_id}"
-        return f"{base}/{key}" if key else base
+        return f"{base}/{instance}" if instance else base
 
 
 def journey_name_from_class(class_name: str) -> str:

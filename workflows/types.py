@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from workflows.timing import QuietHours
+
 OutcomeStatus = Literal["completed", "exited", "converted", "failed_to_reach"]
-SendStatus = Literal["sent", "skipped", "failed"]
+SendStatus = Literal["sent", "skipped", "failed", "deferred"]
 
 
 @dataclass(frozen=True)
@@ -29,17 +31,32 @@ class JourneyEvent:
 
 
 @dataclass(frozen=True)
+class Carried:
+    """The journey's own bookkeeping, handed from one run to the next by continue-as-new."""
+
+    seen_event_ids: list[str] = field(default_factory=list)
+    inbox: list[JourneyEvent] = field(default_factory=list)
+    variants: dict[str, str] = field(default_factory=dict)
+    sends_attempted: int = 0
+    sends_delivered: int = 0
+    runs: int = 1
+
+
+@dataclass(frozen=True)
 class Entry:
     """Why and for whom a journey run started: the journey workflow's only argument.
 
     `event` is the trigger event when an event started the journey, None when it was entered
-    through the API; `data` carries the API caller's extra fields.
+    through the API; `data` carries the API caller's extra fields. After a continue-as-new,
+    `state` is what the journey passed on and `carried` the base class's bookkeeping.
     """
 
     customer_id: str
     event: JourneyEvent | None = None
     data: dict[str, Any] = field(default_factory=dict)
     key: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    carried: Carried | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class Outcome:
     step: str
     reason: str | None = None
     event: JourneyEvent | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,11 +93,15 @@ class SendRequest:
     topic: str
     variant: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    now: str | None = None
+    quiet_hours: QuietHours | None = None
+    holdout: bool = False
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """What happened to one send: sent, skipped (with a reason the journey can act on) or failed."""
+    """What happened to one send: sent, skipped (with a reason the journey can act on), failed,
+    or deferred until `not_before` (quiet hours; the journey waits and sends again)."""
 
     status: SendStatus
     channel: str
@@ -87,6 +109,7 @@ class SendResult:
     provider: str | None = None
     provider_message_id: str | None = None
     reason: str | None = None
+    not_before: str | None = None
 
     @property
     def delivered(self) -> bool:
@@ -104,3 +127,50 @@ class JourneyState:
     waiting_for: list[str]
     sends: list[SendResult]
     outcome: Outcome | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a journey may branch on. Contact details stay out of workflow history: only
+    whether the customer can be reached on a channel."""
+
+    customer_id: str
+    exists: bool
+    timezone: str
+    locale: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    has_email: bool = False
+    has_phone: bool = False
+    has_push: bool = False
+
+
+@dataclass(frozen=True)
+class LocalTimeRequest:
+    """The next `at` (HH:MM, on `weekday` 0=Mon if given) in the customer's zone after `after`."""
+
+    customer_id: str
+    after: str
+    at: str
+    weekday: int | None = None
+
+
+@dataclass(frozen=True)
+class LocalTimeResult:
+    """The resolved instant (UTC, ISO) and the zone it was computed in."""
+
+    at: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ConversionRequest:
+    """A goal reached: recorded once per journey run (`key`)."""
+
+    key: str
+    journey: str
+    customer_id: str
+    workflow_id: str
+    goal: str
+    step: str
+    variant: str | None
+    occurred_at: str
