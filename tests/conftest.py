@@ -10,10 +10,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import Database
+from activities.entries import EntryLedger
 from starter.registry import JourneyRegistry
+from starter.router import EventRouter
 from starter.settings import Settings
 from starter.temporal_server import TemporalDevServer, installed_binary, register_search_attributes
+from tests.journey_harness import JourneyBench
 from tests.support import TEST_JOURNEY_MODULES, free_port, make_settings
+from worker import build_worker
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +66,21 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     await database.create_tables()
     yield database
     await database.close()
+
+
+@pytest.fixture
+def idle_bench(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, registry: JourneyRegistry, database: Database
+) -> JourneyBench:
+    """A journey bench whose worker is not running yet: events queue up in Temporal."""
+    router = EventRouter(time_skipping_env.client, registry, settings.task_queue, EntryLedger(database))
+    return JourneyBench(time_skipping_env, router, database)
+
+
+@pytest.fixture
+async def bench(
+    idle_bench: JourneyBench, settings: Settings, registry: JourneyRegistry, database: Database
+) -> AsyncIterator[JourneyBench]:
+    """A journey bench with its worker running on the time-skipping server."""
+    async with build_worker(idle_bench.env.client, settings, registry, database):
+        yield idle_bench
