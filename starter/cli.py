@@ -12,6 +12,8 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -84,6 +86,26 @@ def _parser() -> argparse.ArgumentParser:
     messages.set_defaults(handler=_messages)
 
     commands.add_parser("journeys", help="registered journeys").set_defaults(handler=_journeys)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="run a journey against scripted events on a time-skipping server; nothing is sent",
+        description="Run JOURNEY for a customer against an event script (lines like "
+        '\'+1d activated {"plan": "pro"}\', or YAML) on a private time-skipping server, and print '
+        "what would be sent when. The profile comes from the database if the customer exists there.",
+    )
+    simulate.add_argument("journey")
+    simulate.add_argument("--customer", required=True, metavar="ID")
+    simulate.add_argument("--events", required=True, type=Path, metavar="FILE")
+    simulate.add_argument("--email")
+    simulate.add_argument("--phone")
+    simulate.add_argument("--tz", dest="timezone")
+    simulate.add_argument("--locale")
+    simulate.add_argument("-a", "--attribute", action="append", default=[], metavar="KEY=VALUE")
+    simulate.add_argument("-d", "--data", action="append", default=[], metavar="KEY=VALUE", help="API entry data")
+    simulate.add_argument("--start", help="UTC start of the simulated clock (ISO 8601, in the future)")
+    simulate.add_argument("--horizon", default="120d", help="how far to run after the start (default 120d)")
+    simulate.set_defaults(handler=_simulate)
     return parser
 
 
@@ -170,6 +192,38 @@ def _journeys(_args: argparse.Namespace, settings: Settings) -> int:
     with _client(settings) as client:
         _print_json(client.journeys())
     return 0
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from starter.script import ScriptError, load_script, parse_offset
+    from starter.simulate import SimulationError, SimulationRequest, simulate
+
+    configure_logging(settings.log_format, "WARNING", temporal_core_level="ERROR")
+    profile: dict[str, Any] = {
+        name: value for name in ("email", "phone", "timezone", "locale") if (value := getattr(args, name)) is not None
+    }
+    if args.attribute:
+        profile["attributes"] = _pairs(args.attribute)
+    try:
+        request = SimulationRequest(
+            journey=args.journey,
+            customer_id=args.customer,
+            events=load_script(args.events),
+            profile=profile,
+            data=_pairs(args.data),
+            start=_utc_datetime(args.start) if args.start else None,
+            horizon=parse_offset(args.horizon),
+        )
+        print(asyncio.run(simulate(settings, request)))
+    except (ScriptError, SimulationError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _utc_datetime(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _pairs(items: Sequence[str]) -> dict[str, Any]:

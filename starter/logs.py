@@ -13,6 +13,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"\+\d[\d\s().-]{6,}\d")
@@ -48,8 +49,9 @@ def redact_pii(_logger: Any, _method: str, event_dict: MutableMapping[str, Any])
     return event_dict
 
 
-def configure_logging(log_format: str = "dev", level: str = "INFO") -> None:
-    """Route structlog and standard logging through one pipeline, rendered for `log_format`."""
+def configure_logging(log_format: str = "dev", level: str = "INFO", temporal_core_level: str = "WARN") -> None:
+    """Route structlog, standard logging and the Temporal SDK's core through one pipeline,
+    rendered for `log_format`. Call it before any Temporal client or worker is made."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -82,6 +84,11 @@ def configure_logging(log_format: str = "dev", level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    core_logs = LoggingConfig(
+        filter=TelemetryFilter(core_level=temporal_core_level, other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+    Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=core_logs)), error_if_already_set=False)
 
 
 def _keep(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

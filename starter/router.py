@@ -1,8 +1,8 @@
 """The event router: delivers a stored event to every journey that cares about it.
 
-Per event name the registry says which journeys it triggers (signal-with-start: starts the
-journey, or signals the run already going) and which journeys listen (plain signal to the
-running instance; none running means nobody is waiting). Events nobody cares about cost no
+Per event name the registry says which journeys it triggers (start the journey, or signal the
+run already going) and which journeys listen (plain signal to the running instance; none
+running means nobody is waiting). Events nobody cares about cost no
 Temporal call. Journeys ignore an event id they have seen, so routing an event again is safe.
 
 Journeys with several instances per customer (a `key`, or re-entry `always`) get listened events
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -36,6 +36,7 @@ from workflows.types import Entry, JourneyEvent
 
 logger = structlog.get_logger(__name__)
 
+START_ATTEMPTS = 3
 REUSE_POLICY: dict[ReEntry, WorkflowIDReusePolicy] = {
     "once": WorkflowIDReusePolicy.REJECT_DUPLICATE,
     "after_exit": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
@@ -113,26 +114,31 @@ class EventRouter:
             return [("refused", spec.workflow_id(customer_id, key))]
         instance = key or (event.id if spec.reentry == "always" else None)
         workflow_id = spec.workflow_id(customer_id, instance)
-        try:
-            handle = await self._client.start_workflow(
-                spec.name,
-                Entry(customer_id=customer_id, event=event, key=key),
-                id=workflow_id,
-                task_queue=self._task_queue,
-                start_signal="event",
-                start_signal_args=[event],
-                id_reuse_policy=REUSE_POLICY[spec.reentry],
-                search_attributes=_search_attributes(spec, customer_id),
-                static_summary=f"{spec.name} for {customer_id} (on {event.name})",
+        # Start, else hand the event to the run that is going. (Not signal-with-start: whether it
+        # started a run is not reported by every server, and the entry ledger must know.)
+        for _attempt in range(START_ATTEMPTS):
+            try:
+                await self._client.start_workflow(
+                    spec.name,
+                    Entry(customer_id=customer_id, event=event, key=key),
+                    id=workflow_id,
+                    task_queue=self._task_queue,
+                    id_reuse_policy=REUSE_POLICY[spec.reentry],
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    search_attributes=_search_attributes(spec, customer_id),
+                    static_summary=f"{spec.name} for {customer_id} (on {event.name})",
+                )
+            except WorkflowAlreadyStartedError:
+                if await self._deliver(workflow_id, event):
+                    return [("signalled", workflow_id)]
+                if spec.reentry == "once":
+                    return [("refused", workflow_id)]
+                continue  # the run ended between the two calls: start a new one
+            await self._entries.record(
+                journey=spec.name, customer_id=customer_id, key=key, workflow_id=workflow_id, trigger_event_id=event.id
             )
-        except WorkflowAlreadyStartedError:
-            return [("refused", workflow_id)]
-        if not _was_started(handle):
-            return [("signalled", workflow_id)]
-        await self._entries.record(
-            journey=spec.name, customer_id=customer_id, key=key, workflow_id=workflow_id, trigger_event_id=event.id
-        )
-        return [("started", workflow_id)]
+            return [("started", workflow_id)]
+        return [("refused", workflow_id)]
 
     async def _signal(self, spec: JourneySpec, customer_id: str, event: JourneyEvent) -> list[tuple[str, str]]:
         key = _key_of(spec, event)
@@ -175,9 +181,3 @@ def _search_attributes(spec: JourneySpec, customer_id: str) -> TypedSearchAttrib
             SearchAttributePair(search.JOURNEY_STEP, "entered"),
         ]
     )
-
-
-def _was_started(handle: WorkflowHandle[Any, Any]) -> bool:
-    # The SDK keeps signal-with-start's response (with its `started` flag) only privately.
-    response = getattr(handle, "_start_workflow_response", None)
-    return bool(getattr(response, "started", True))

@@ -41,11 +41,12 @@ class Send:
 
 @dataclass(frozen=True)
 class Moment:
-    """One line of the timeline."""
+    """One line of the timeline (a send line carries its Send)."""
 
     at: datetime
     kind: str
     text: str
+    send: Send | None = None
 
 
 @dataclass
@@ -59,17 +60,19 @@ class Timeline:
     outcome: Outcome | None = None
     history_lengths: list[int] = field(default_factory=list)
 
-    def add(self, at: datetime, kind: str, text: str) -> None:
+    def add(self, at: datetime, kind: str, text: str, send: Send | None = None) -> None:
         """Append a line."""
-        self.moments.append(Moment(at, kind, text))
+        self.moments.append(Moment(at, kind, text, send))
 
-    def render(self) -> str:
-        """The timeline as aligned text lines, times relative to the start."""
-        start = self.started_at
+    def render(self, since: datetime | None = None, annotate: Callable[[Moment], str] | None = None) -> str:
+        """The timeline as aligned text lines, times relative to `since` (default: the start);
+        `annotate` may add to each line (e.g. a rendered subject)."""
+        start = since or self.started_at
         lines = []
         for moment in self.moments:
             offset = "+" + short_duration(moment.at - start) if start else ""
-            lines.append(f"{offset:>10}  {moment.kind:<8} {moment.text}")
+            extra = annotate(moment) if annotate else ""
+            lines.append(f"{offset:>10}  {moment.kind:<8} {moment.text}{extra}")
         return "\n".join(lines)
 
 
@@ -91,7 +94,7 @@ class _HistoryReader:
         self.timeline = Timeline()
         self._converter = converter
         self._trigger_id: str | None = None
-        self._scheduled: dict[int, tuple[str, SendRequest | None]] = {}
+        self._scheduled: dict[int, tuple[datetime, str, SendRequest | None]] = {}
 
     async def read(self, events: Sequence[HistoryEvent]) -> str | None:
         """Add one run's events; returns the next run's id after a continue-as-new."""
@@ -134,19 +137,21 @@ class _HistoryReader:
             self.timeline.steps.append(json.loads(fields[search.JOURNEY_STEP.name].data))
 
     async def _timer(self, event: HistoryEvent, at: datetime) -> None:
-        duration = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
-        self.timeline.add(at, "wait", f"{await self._summary(event) or 'timer'} ({short_duration(duration)})")
+        duration = short_duration(event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta())
+        summary = await self._summary(event) or "timer"
+        self.timeline.add(at, "wait", summary if summary.endswith(duration) else f"{summary} ({duration})")
 
-    async def _scheduled_activity(self, event: HistoryEvent, _at: datetime) -> None:
+    async def _scheduled_activity(self, event: HistoryEvent, at: datetime) -> None:
         scheduled = event.activity_task_scheduled_event_attributes
         name = scheduled.activity_type.name
         request = await self._decode(scheduled.input.payloads, SendRequest) if name == "send_message" else None
-        self._scheduled[event.event_id] = (name, request)
+        self._scheduled[event.event_id] = (at, name, request)
 
     async def _completed_activity(self, event: HistoryEvent, at: datetime) -> None:
         completed = event.activity_task_completed_event_attributes
-        name, request = self._scheduled.get(completed.scheduled_event_id, ("", None))
-        await self._activity_done(name, request, completed.result.payloads, at)
+        # Placed at the moment the journey asked: how long the activity ran is not the journey's time.
+        asked_at, name, request = self._scheduled.get(completed.scheduled_event_id, (at, "", None))
+        await self._activity_done(name, request, completed.result.payloads, asked_at)
 
     async def _continued(self, event: HistoryEvent, at: datetime) -> str:
         self.timeline.add(at, "continue", "continued as new (a fresh history)")
@@ -180,8 +185,11 @@ class _HistoryReader:
             if result.status == "deferred":
                 timeline.add(at, "defer", f"{what}: quiet hours until {result.not_before}")
                 return
-            timeline.add(at, "send", f"{what} -> {result.status}" + (f" ({result.reason})" if result.reason else ""))
-            timeline.sends.append(Send(at=at, request=request, result=result))
+            send = Send(at=at, request=request, result=result)
+            timeline.add(
+                at, "send", f"{what} -> {result.status}" + (f" ({result.reason})" if result.reason else ""), send
+            )
+            timeline.sends.append(send)
         elif name == "resolve_local_time":
             resolved = await self._decode(payloads, LocalTimeResult)
             timeline.add(at, "clock", f"next local time is {resolved.at} ({resolved.timezone})")

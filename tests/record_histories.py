@@ -1,11 +1,15 @@
-"""Record the histories replayed by tests/test_replay.py: `python -m tests.record_histories`.
+"""Record the histories replayed by tests/test_replay.py.
 
-Run it when a journey is added, or a journey's new version should also be pinned; keep the old
-files: they stand for journeys already running in production.
+    python -m tests.record_histories --tag v2 [--journey welcome]
+
+Run it when a journey is added, or when a journey's new version should be pinned too. Files are
+named `<journey>.<tag>.<scenario>.json` and never overwritten: the old ones stand for journeys
+already running in production, which every later version must still replay.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import tempfile
 from dataclasses import dataclass
@@ -58,7 +62,12 @@ async def record(scenario: Scenario, env: WorkflowEnvironment, router: EventRout
     return (await handle.fetch_history()).to_json()
 
 
-async def main() -> None:
+async def main(tag: str, journeys: set[str] | None) -> None:
+    scenarios = [scenario for scenario in SCENARIOS if journeys is None or scenario.journey in journeys]
+    targets = [(scenario, HISTORIES / f"{scenario.journey}.{tag}.{scenario.name}.json") for scenario in scenarios]
+    existing = [path.name for _, path in targets if path.exists()]
+    if existing:
+        raise SystemExit(f"refusing to overwrite {', '.join(existing)}: pick a new --tag")
     registry = JourneyRegistry.from_modules(["journeys"])
     with tempfile.TemporaryDirectory() as state:
         settings = make_settings(Path(state), journey_modules=["journeys"])
@@ -71,14 +80,17 @@ async def main() -> None:
             await register_search_attributes(env.client)
             router = EventRouter(env.client, registry, settings.task_queue, EntryLedger(database))
             async with build_worker(env.client, settings, registry, database):
-                for scenario in SCENARIOS:
-                    path = HISTORIES / f"{scenario.journey}-{scenario.name}.json"
+                for scenario, path in targets:
                     path.write_text(await record(scenario, env, router, database))
-                    print(f"recorded {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+                    print(f"recorded {path.name}")
         finally:
             await env.shutdown()
             await database.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tag", required=True, help="version tag in the file names, e.g. v2")
+    parser.add_argument("--journey", action="append", help="only this journey (repeatable)")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.tag, set(arguments.journey) if arguments.journey else None))

@@ -1,7 +1,7 @@
 """Versioning guard: recorded histories of every bundled journey replay against today's code.
 
 A change that would break journeys already running (a new step without `workflow.patched`)
-fails here. Record new histories with `python -m tests.record_histories`.
+fails here. Record new histories with `python -m tests.record_histories --tag vN`.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def test_every_bundled_journey_has_recorded_histories() -> None:
-    recorded = {path.name.split("-", 1)[0] for path in HISTORIES}
+    recorded = {path.name.split(".", 1)[0] for path in HISTORIES}
     bundled = {spec.name for spec in JourneyRegistry.from_modules(["journeys"]).specs}
-    assert bundled <= recorded, f"record histories for {sorted(bundled - recorded)}: python -m tests.record_histories"
+    assert bundled <= recorded, (
+        f"record histories for {sorted(bundled - recorded)}: python -m tests.record_histories --tag vN"
+    )
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

@@ -16,7 +16,7 @@ from starter.settings import Settings
 from tests.journey_harness import JourneyBench
 from worker import build_worker
 from workflows import search
-from workflows.types import JourneyEvent, JourneyState
+from workflows.types import JourneyEvent
 
 
 def welcome(customer_id: str) -> str:
