@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from temporalio.api.enums.v1 import IndexedValueType
@@ -39,9 +41,9 @@ class SearchAttributesMissing(RuntimeError):
     """The Temporal namespace lacks the search attributes journeys write."""
 
 
-def build_worker(client: Client, settings: Settings, registry: JourneyRegistry, database: Database) -> Worker:
-    """A worker for every registered journey and the send activity; templates are parsed now,
-    so a broken template stops start-up instead of a send."""
+def journey_activities(settings: Settings, database: Database) -> list[Callable[..., Any]]:
+    """Every activity journeys call, wired to the database, templates and providers. Templates
+    are parsed now, so a broken one stops start-up instead of a send."""
     templates = TemplateStore(settings.template_dirs)
     outbox = OutboxProvider(database)
     providers: dict[str, list[Provider]] = {channel: [outbox] for channel in CHANNELS}
@@ -55,16 +57,16 @@ def build_worker(client: Client, settings: Settings, registry: JourneyRegistry, 
         quiet_hours=settings.quiet_window,
     )
     support = JourneySupportActivities(database, customers, settings.default_timezone)
+    return [messaging.send_message, support.load_profile, support.resolve_local_time, support.record_conversion]
+
+
+def build_worker(client: Client, settings: Settings, registry: JourneyRegistry, database: Database) -> Worker:
+    """A worker for every registered journey and the activities they call."""
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=registry.workflows,
-        activities=[
-            messaging.send_message,
-            support.load_profile,
-            support.resolve_local_time,
-            support.record_conversion,
-        ],
+        activities=journey_activities(settings, database),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 

@@ -154,8 +154,10 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
                 trigger=spec.trigger,
                 events=sorted(spec.events),
                 exit_on=sorted(spec.exit_on),
+                goal=sorted(spec.goal),
                 reentry=spec.reentry,
                 key=spec.key,
+                quiet_hours=f"{spec.quiet_hours.start}-{spec.quiet_hours.end}" if spec.quiet_hours else None,
             )
             for spec in svc.registry.specs
         ]

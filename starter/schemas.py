@@ -162,5 +162,7 @@ class JourneyOut(BaseModel):
     trigger: str | None
     events: list[str]
     exit_on: list[str]
+    goal: list[str]
     reentry: str
     key: str | None
+    quiet_hours: str | None

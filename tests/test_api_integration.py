@@ -161,17 +161,20 @@ async def test_malformed_input_gets_422_naming_the_field(
 
 async def test_journey_entries_by_api(stack: ApiStack, dev_client: Client) -> None:
     customer_id = new_customer()
+    body = {"customer_id": customer_id, "data": {"source": "crm"}}
 
-    unknown = await stack.http.post("/v1/journeys/nope/entries", json={"customer_id": customer_id})
-    created = await stack.http.post(
-        "/v1/journeys/welcome/entries", json={"customer_id": customer_id, "data": {"source": "crm"}}
-    )
-    again = await stack.http.post("/v1/journeys/welcome/entries", json={"customer_id": customer_id})
+    unknown = await stack.http.post("/v1/journeys/nope/entries", json=body)
+    created = await stack.http.post("/v1/journeys/welcome/entries", json=body)
+    while_running = await stack.http.post("/v1/journeys/welcome/entries", json=body)
+    handle = dev_client.get_workflow_handle(f"journey/welcome/{customer_id}")
+    await handle.signal("exit", "test over")
+    await handle.result()
+    after_it_ended = await stack.http.post("/v1/journeys/welcome/entries", json=body)
 
     assert unknown.status_code == 404 and "welcome" in unknown.json()["detail"]
     assert created.status_code == 201 and created.json() == {"workflow_id": f"journey/welcome/{customer_id}"}
-    assert again.status_code == 409
-    await dev_client.get_workflow_handle(f"journey/welcome/{customer_id}").signal("exit", "test over")
+    assert while_running.status_code == 409
+    assert after_it_ended.status_code == 409 and "re-entry: once" in after_it_ended.json()["detail"]
 
 
 async def test_journeys_are_listed(stack: ApiStack) -> None:
@@ -183,8 +186,10 @@ async def test_journeys_are_listed(stack: ApiStack) -> None:
         "trigger": "signed_up",
         "events": ["activated"],
         "exit_on": ["unsubscribed"],
+        "goal": [],
         "reentry": "once",
         "key": None,
+        "quiet_hours": None,
     }
 
 

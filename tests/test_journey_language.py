@@ -7,9 +7,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from temporalio.worker import Worker
 
+from starter.registry import JourneyRegistry
 from starter.router import EntryRefused
+from starter.settings import Settings
 from tests.journey_harness import JourneyBench
+from tests.support import eventually
+from worker import journey_activities
 from workflows.experiments import assign_variant
 
 
@@ -54,6 +59,50 @@ async def test_an_exit_event_mid_wait_ends_without_a_conversion(bench: JourneyBe
     assert (outcome.status, outcome.reason) == ("exited", "lab_stop")
     assert await bench.conversions(customer) == []
     assert await bench.sent(customer) == ["welcome"]
+
+
+async def test_an_exit_during_a_send_in_flight_still_ends_as_exited(
+    private_bench: JourneyBench, settings: Settings, registry: JourneyRegistry
+) -> None:
+    bench = private_bench  # it strands an activity: a server of its own
+    customer = await bench.customer()
+    await bench.event(customer, "lab_goal_started")
+    # A worker without activities: the journey's first send is scheduled and stays in flight.
+    async with Worker(bench.env.client, task_queue=settings.task_queue, workflows=registry.workflows):
+        await eventually(lambda: _step_is(bench, wid("goal_lab", customer), "send:welcome"))
+        await bench.event(customer, "lab_stop")
+        outcome = await bench.outcome(wid("goal_lab", customer))
+
+    assert (outcome.status, outcome.reason, outcome.step) == ("exited", "lab_stop", "send:welcome")
+
+
+async def test_an_exit_and_a_send_finishing_in_the_same_activation_end_the_journey(
+    private_bench: JourneyBench, settings: Settings, registry: JourneyRegistry
+) -> None:
+    bench = private_bench  # it strands an activity: a server of its own
+    # The exit signal and the send's completion reach the journey in one activation: the cancel
+    # of the journey body meets an activity that already has its result.
+    customer = await bench.customer()
+    await bench.event(customer, "lab_goal_started")
+    journey_id = wid("goal_lab", customer)
+    client, queue = bench.env.client, settings.task_queue
+    # No workflow cache, so no sticky queue: the last worker gets the task with both events.
+    async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):
+        await eventually(lambda: _step_is(bench, journey_id, "send:welcome"))
+    await bench.event(customer, "lab_stop")
+    async with Worker(client, task_queue=queue, activities=journey_activities(settings, bench.database)):
+        await eventually(lambda: bench.sent(customer))
+
+    async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):
+        outcome = await bench.outcome(journey_id)
+
+    assert (outcome.status, outcome.reason, outcome.step) == ("exited", "lab_stop", "send:welcome")
+    assert await bench.sent(customer) == ["welcome"]
+    assert (await bench.timeline(journey_id)).steps[-1] == "end:exited"
+
+
+async def _step_is(bench: JourneyBench, workflow_id: str, step: str) -> bool:
+    return (await bench.state(workflow_id)).step == step
 
 
 async def test_the_first_of_a_goal_and_an_exit_decides(bench: JourneyBench) -> None:

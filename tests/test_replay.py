@@ -59,6 +59,7 @@ class WelcomeWithUnpatchedExtraStep(Journey):
 async def test_an_unpatched_incompatible_change_is_caught() -> None:
     replayer = Replayer(workflows=[WelcomeWithUnpatchedExtraStep])
 
-    result = await replayer.replay_workflow(load(HISTORIES[0]), raise_on_replay_failure=False)
+    welcome_v1 = Path(__file__).parent / "histories" / "welcome.v1.no-activation.json"
+    result = await replayer.replay_workflow(load(welcome_v1), raise_on_replay_failure=False)
 
     assert isinstance(result.replay_failure, workflow.NondeterminismError)

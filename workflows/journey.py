@@ -32,6 +32,7 @@ from typing import Any, ClassVar, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import TemporalError
 
 from workflows import search
 from workflows.describe import short_duration, utc_label
@@ -64,8 +65,9 @@ CONVERSION_ACTIVITY = "record_conversion"
 SEND_TIMEOUT = timedelta(minutes=1)
 LOOKUP_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-HISTORY_LIMIT = 5_000  # events per run before `should_continue_as_new` says so
+HISTORY_LIMIT = 1_000  # events per run before `should_continue_as_new` says so (replays stay fast)
 CARRIED_EVENT_IDS = 1_000  # the most recent event ids remembered across continue-as-new
+UNWIND_STEPS = 10  # event-loop turns a cancelled body gets to reach its next primitive
 
 J = TypeVar("J", bound=type["Journey"])
 RunMethod = Callable[[Any, Entry], Coroutine[Any, Any, Any]]
@@ -174,6 +176,7 @@ class Journey:
         seconds: float = 0,
     ) -> None:
         """Wait a fixed time on a durable timer (`wait(days=2)` or `wait(timedelta(...))`)."""
+        self._stop_if_ended()
         total = (duration or timedelta()) + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
         if total <= timedelta():
             raise JourneyDefinitionError(f"wait needs a positive duration, got {total}")
@@ -184,6 +187,7 @@ class Journey:
     async def wait_until(self, at: time, *, weekday: str | None = None) -> datetime:
         """Wait until the next `at` in the customer's time zone (on `weekday`, if given): e.g.
         `wait_until(local_time(9), weekday="tue")`. DST-correct; returns the instant (UTC)."""
+        self._stop_if_ended()
         day = WEEKDAYS[weekday_index(weekday)] if weekday else None
         label = f"{day} {at:%H:%M}" if day else f"{at:%H:%M}"
         self._set_step(f"wait_until:{label}", f"Waiting until {label} in the customer's time zone")
@@ -215,6 +219,7 @@ class Journey:
         count, each at most once: an event that arrived while the journey was busy sending is
         not lost. Every name must be declared in the journey's `events`.
         """
+        self._stop_if_ended()
         if not names:
             raise JourneyDefinitionError("wait_for needs at least one event name")
         undeclared = sorted(set(names) - self.spec.events)
@@ -245,6 +250,7 @@ class Journey:
     async def profile(self) -> Profile:
         """The customer's profile as it is now (time zone, locale, attributes, reachability),
         read by an activity; branch on it freely."""
+        self._stop_if_ended()
         return await workflow.execute_activity(
             PROFILE_ACTIVITY,
             self.customer_id,
@@ -262,9 +268,9 @@ class Journey:
         return self._variants[name]
 
     def completed(self) -> Outcome:
-        """The outcome of a journey that ran to its end (`failed_to_reach` if no send got through)."""
-        attempted = self._earlier.sends_attempted + len(self._sends)
-        delivered = self._earlier.sends_delivered + sum(result.delivered for result in self._sends)
+        """The outcome of a journey that ran to its end: `failed_to_reach` if it tried to send
+        and nothing got through (holdout skips are not tries), else `completed`."""
+        attempted, delivered = self._send_counts()
         status: OutcomeStatus = "failed_to_reach" if attempted and not delivered else "completed"
         return Outcome(status=status, step=self._step, variant=encode_variants(self._variants))
 
@@ -276,18 +282,30 @@ class Journey:
     def continue_as_new(self, state: dict[str, Any]) -> NoReturn:
         """Start a fresh run (fresh history) of this journey; the new run's `entry.state` is
         `state`. Unconsumed events, experiment variants and send counts carry over."""
-        seen = list(self._seen_event_ids)[-CARRIED_EVENT_IDS:]
+        attempted, delivered = self._send_counts()
         carried = Carried(
-            seen_event_ids=seen,
+            seen_event_ids=list(self._seen_event_ids)[-CARRIED_EVENT_IDS:],
             inbox=list(self._inbox),
             variants=dict(self._variants),
-            sends_attempted=self._earlier.sends_attempted + len(self._sends),
-            sends_delivered=self._earlier.sends_delivered + sum(result.delivered for result in self._sends),
+            sends_attempted=attempted,
+            sends_delivered=delivered,
             runs=self._earlier.runs + 1,
         )
         workflow.continue_as_new(replace(self.entry, state=state, carried=carried))
 
     # ----- internals ----------------------------------------------------------------------------
+
+    def _send_counts(self) -> tuple[int, int]:
+        """Sends attempted and delivered over all runs; holdout skips were never meant to reach."""
+        tried = [result for result in self._sends if result.reason != "holdout"]
+        attempted = self._earlier.sends_attempted + len(tried)
+        return attempted, self._earlier.sends_delivered + sum(result.delivered for result in tried)
+
+    def _stop_if_ended(self) -> None:
+        """Journey code that reaches a primitive after an exit or goal stops there: the guard's
+        cancel can be absorbed by an activity that completed in the same activation."""
+        if self._outcome is not None:
+            raise asyncio.CancelledError
 
     async def _send_one(self, message: Message, step: str | None, data: dict[str, Any] | None) -> SendResult:
         info = workflow.info()
@@ -295,6 +313,7 @@ class Journey:
         self._set_step(step_name, f"Sending {message.channel} `{message.template}`")
         key = f"{info.workflow_id}/{info.run_id}/{len(self._sends) + 1}"
         while True:
+            self._stop_if_ended()
             result = await workflow.execute_activity(
                 SEND_ACTIVITY,
                 self._send_request(key, message, step_name, data),
@@ -334,8 +353,9 @@ class Journey:
         )
 
     def _set_step(self, step: str, details: str, *also: SearchAttributeUpdate[Any]) -> None:
+        if step != self._step or also:  # a loop on one step must not write an event per turn
+            workflow.upsert_search_attributes([*also, search.JOURNEY_STEP.value_set(step)])
         self._step = step
-        workflow.upsert_search_attributes([*also, search.JOURNEY_STEP.value_set(step)])
         workflow.set_current_details(f"**{self.spec.name}** · {details}")
 
     def _end(self, status: OutcomeStatus, *, reason: str, event: JourneyEvent | None = None) -> None:
@@ -369,9 +389,7 @@ class Journey:
             returned = task.result()  # re-raises continue-as-new and bugs alike
             self._outcome = returned if isinstance(returned, Outcome) else self.completed()
         elif not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _unwind(task)
         outcome = self._outcome
         if outcome.status == "converted" and self._goal_event is not None:
             await self._record_conversion(outcome, self._goal_event)
@@ -397,6 +415,21 @@ class Journey:
             retry_policy=RETRY,
             summary=f"conversion {event.name}",
         )
+
+
+async def _unwind(body: asyncio.Task[Any]) -> None:
+    """Cancel the journey body and let it stop, without waiting on anything it may still await:
+    the outcome is already decided. (A cancelled timer raises CancelledError, a cancelled
+    activity ActivityError; an activity that completed in the same activation absorbs the
+    cancel, and the body then stops at its next primitive.)"""
+    body.cancel()
+    for _ in range(UNWIND_STEPS):
+        if body.done():
+            break
+        await asyncio.sleep(0)
+    if body.done() and not body.cancelled():
+        with contextlib.suppress(TemporalError):
+            body.exception()  # retrieved, so asyncio does not report it as unhandled
 
 
 def journey(
