@@ -118,6 +118,32 @@ async def test_the_first_of_a_goal_and_an_exit_decides(bench: JourneyBench) -> N
     assert await bench.conversions(customer) == []
 
 
+# ----- waiting for behaviour -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("answer", "template"), [("lab_no", "welcome_reminder"), ("lab_yes", "welcome")])
+async def test_wait_for_returns_whichever_event_came_first_with_its_properties(
+    bench: JourneyBench, answer: str, template: str
+) -> None:
+    customer = await bench.customer()
+    await bench.event(customer, "lab_choice")
+    await bench.sleep(timedelta(hours=3))
+    await bench.event(customer, answer, seats=5)
+
+    await bench.outcome(wid("choice_lab", customer))
+
+    (send,) = (await bench.timeline(wid("choice_lab", customer))).sends
+    assert send.request.template == template and send.request.data["data"] == {"seats": 5}
+
+
+async def test_wait_for_times_out_with_none(bench: JourneyBench) -> None:
+    customer = await bench.customer()
+    await bench.event(customer, "lab_choice")
+
+    assert (await bench.outcome(wid("choice_lab", customer))).status == "completed"
+    assert await bench.deliveries(customer) == []
+
+
 # ----- re-entry ----------------------------------------------------------------------------------
 
 

@@ -12,10 +12,12 @@ from activities.channels.outbox import OutboxProvider
 from activities.customers import CustomerStore
 from activities.database import Database
 from activities.deliveries import DeliveryLedger
+from activities.journey_support import JourneySupportActivities
 from activities.messaging import MessagingActivities
 from activities.tables import Delivery, OutboxMessage
 from activities.templates import TemplateStore
 from starter.settings import BUNDLED_TEMPLATES
+from workflows.timing import QuietHours
 from workflows.types import SendRequest
 
 
@@ -35,7 +37,15 @@ async def messaging(database: Database, tmp_path: Path) -> MessagingActivities:
 
 
 def request(
-    key: str, *, channel: str = "email", template: str = "welcome", customer_id: str = "c1", **data: object
+    key: str,
+    *,
+    channel: str = "email",
+    template: str = "welcome",
+    customer_id: str = "c1",
+    topic: str = "product",
+    now: str | None = None,
+    quiet_hours: QuietHours | None = None,
+    **data: object,
 ) -> SendRequest:
     return SendRequest(
         idempotency_key=key,
@@ -44,8 +54,10 @@ def request(
         step=f"send:{template}",
         channel=channel,
         template=template,
-        topic="product",
+        topic=topic,
         data={"event": {}, "data": dict(data)},
+        now=now,
+        quiet_hours=quiet_hours,
     )
 
 
@@ -98,3 +110,50 @@ async def test_unknown_customer_and_missing_address_are_skips(messaging: Messagi
 
     assert (unknown.status, unknown.reason) == ("skipped", "unknown_customer")
     assert (no_push_token.status, no_push_token.reason) == ("skipped", "no_address")
+
+
+async def test_global_quiet_hours_hold_marketing_until_morning(database: Database) -> None:
+    await CustomerStore(database).upsert("berlin", {"email": "b@example.com", "timezone": "Europe/Berlin"})
+    outbox = OutboxProvider(database)
+    messaging = MessagingActivities(
+        CustomerStore(database),
+        DeliveryLedger(database),
+        TemplateStore([BUNDLED_TEMPLATES]),
+        {"email": [outbox]},
+        quiet_hours=QuietHours.parse("21:00-08:00"),
+    )
+    env = ActivityEnvironment()
+    late = "2026-11-24T22:30:00+00:00"  # 23:30 in Berlin
+
+    marketing = await env.run(messaging.send_message, request("q1", customer_id="berlin", topic="marketing", now=late))
+    transactional = await env.run(
+        messaging.send_message, request("q2", customer_id="berlin", topic="transactional", now=late)
+    )
+    own_window = await env.run(
+        messaging.send_message,
+        request("q3", customer_id="berlin", topic="marketing", now=late, quiet_hours=QuietHours.parse("12:00-13:00")),
+    )
+
+    assert (marketing.status, marketing.reason, marketing.not_before) == (
+        "deferred",
+        "quiet_hours",
+        "2026-11-25T07:00:00+00:00",
+    )
+    assert await DeliveryLedger(database).get("q1") is None  # nothing recorded until it is really sent
+    assert transactional.status == "sent"
+    assert own_window.status == "sent"  # the journey's own window replaces the global one
+
+
+async def test_the_profile_a_journey_sees_has_no_contact_details(database: Database) -> None:
+    await CustomerStore(database).upsert(
+        "p1", {"email": "p@example.com", "phone": "+4915123456789", "attributes": {"plan": "team"}}
+    )
+    support = JourneySupportActivities(database, CustomerStore(database), "America/Chicago")
+
+    profile = await ActivityEnvironment().run(support.load_profile, "p1")
+    nobody = await ActivityEnvironment().run(support.load_profile, "nobody")
+
+    assert (profile.exists, profile.has_email, profile.has_phone, profile.has_push) == (True, True, True, False)
+    assert profile.timezone == "America/Chicago" and profile.attributes == {"plan": "team"}
+    assert "p@example.com" not in repr(profile) and "+4915123456789" not in repr(profile)
+    assert (nobody.exists, nobody.timezone) == (False, "America/Chicago")

@@ -93,3 +93,17 @@ class LoopLab(Journey):
             if ticks % 3 == 0:
                 self.continue_as_new({"ticks": ticks})
         return self.completed()
+
+
+@journey(trigger="lab_choice", events={"lab_yes", "lab_no"})
+class ChoiceLab(Journey):
+    """Waits for whichever answer comes first and sends the matching message."""
+
+    @workflow.run
+    async def run(self, entry: Entry) -> Outcome:
+        answer = await self.wait_for("lab_yes", "lab_no", timeout=timedelta(days=1))
+        if answer is None:
+            return self.completed()
+        template = "welcome" if answer.name == "lab_yes" else "welcome_reminder"
+        await self.send(Email(template), data={"seats": answer.properties.get("seats", 0)})
+        return self.completed()
