@@ -88,21 +88,9 @@ class EventRouter:
         instance = key or (uuid.uuid4().hex if spec.reentry == "always" else None)
         workflow_id = spec.workflow_id(customer_id, instance)
         try:
-            await self._client.start_workflow(
-                spec.name,
-                Entry(customer_id=customer_id, data=data, key=key),
-                id=workflow_id,
-                task_queue=self._task_queue,
-                id_reuse_policy=REUSE_POLICY[spec.reentry],
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                search_attributes=_search_attributes(spec, customer_id),
-                static_summary=f"{spec.name} for {customer_id} (API entry)",
-            )
+            await self._start(spec, Entry(customer_id=customer_id, data=data, key=key), workflow_id, "API entry")
         except WorkflowAlreadyStartedError as error:
             raise EntryRefused(f"{workflow_id} is running, or its re-entry rule ({spec.reentry}) refuses") from error
-        await self._entries.record(
-            journey=spec.name, customer_id=customer_id, key=key, workflow_id=workflow_id, trigger_event_id=None
-        )
         return workflow_id
 
     async def _trigger(self, spec: JourneySpec, customer_id: str, event: JourneyEvent) -> list[tuple[str, str]]:
@@ -118,15 +106,8 @@ class EventRouter:
         # started a run is not reported by every server, and the entry ledger must know.)
         for _attempt in range(START_ATTEMPTS):
             try:
-                await self._client.start_workflow(
-                    spec.name,
-                    Entry(customer_id=customer_id, event=event, key=key),
-                    id=workflow_id,
-                    task_queue=self._task_queue,
-                    id_reuse_policy=REUSE_POLICY[spec.reentry],
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                    search_attributes=_search_attributes(spec, customer_id),
-                    static_summary=f"{spec.name} for {customer_id} (on {event.name})",
+                await self._start(
+                    spec, Entry(customer_id=customer_id, event=event, key=key), workflow_id, f"on {event.name}"
                 )
             except WorkflowAlreadyStartedError:
                 if await self._deliver(workflow_id, event):
@@ -134,11 +115,29 @@ class EventRouter:
                 if spec.reentry == "once":
                     return [("refused", workflow_id)]
                 continue  # the run ended between the two calls: start a new one
-            await self._entries.record(
-                journey=spec.name, customer_id=customer_id, key=key, workflow_id=workflow_id, trigger_event_id=event.id
-            )
             return [("started", workflow_id)]
         return [("refused", workflow_id)]
+
+    async def _start(self, spec: JourneySpec, entry: Entry, workflow_id: str, how: str) -> None:
+        """Start one instance (WorkflowAlreadyStartedError if it runs or may not run again) and
+        write it to the entry ledger."""
+        await self._client.start_workflow(
+            spec.name,
+            entry,
+            id=workflow_id,
+            task_queue=self._task_queue,
+            id_reuse_policy=REUSE_POLICY[spec.reentry],
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=_search_attributes(spec, entry.customer_id),
+            static_summary=f"{spec.name} for {entry.customer_id} ({how})",
+        )
+        await self._entries.record(
+            journey=spec.name,
+            customer_id=entry.customer_id,
+            key=entry.key,
+            workflow_id=workflow_id,
+            trigger_event_id=entry.event.id if entry.event else None,
+        )
 
     async def _signal(self, spec: JourneySpec, customer_id: str, event: JourneyEvent) -> list[tuple[str, str]]:
         key = _key_of(spec, event)
