@@ -107,6 +107,7 @@ class OutboxMessage(SQLModel, table=True):
     subject: str | None = None
     text: str
     html: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _timestamp()
 
 

@@ -11,9 +11,10 @@ from activities.tables import OutboxMessage
 
 
 class OutboxProvider:
-    """Writes each message to the `outbox` table, once per idempotency key."""
+    """Writes each message to the `outbox` table, once per idempotency key (any channel)."""
 
     name = "outbox"
+    honours_idempotency_key = True
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -28,6 +29,7 @@ class OutboxProvider:
             subject=message.content.subject,
             text=message.content.text,
             html=message.content.html,
+            headers=dict(message.headers),
         )
         async with self._database.session() as session:
             session.add(row)
@@ -36,7 +38,8 @@ class OutboxProvider:
                 return Receipt(provider_message_id=f"outbox-{row.id}")
             except IntegrityError:
                 await session.rollback()
-            result = await session.exec(
-                select(OutboxMessage).where(OutboxMessage.delivery_key == message.idempotency_key)
-            )
-            return Receipt(provider_message_id=f"outbox-{result.one().id}")
+            query = select(OutboxMessage).where(OutboxMessage.delivery_key == message.idempotency_key)
+            return Receipt(provider_message_id=f"outbox-{(await session.exec(query)).one().id}")
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
