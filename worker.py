@@ -19,20 +19,20 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.channels.base import Provider
-from activities.channels.outbox import OutboxProvider
+from activities.channels.registry import build_providers
+from activities.consent import SubscriptionStore, UnsubscribeTokens
 from activities.customers import CustomerStore
 from activities.database import Database
 from activities.deliveries import DeliveryLedger
 from activities.journey_support import JourneySupportActivities
-from activities.messaging import MessagingActivities
+from activities.messaging import MessagingActivities, SendRules
+from activities.suppressions import SuppressionStore
 from activities.templates import TemplateStore
 from starter.logs import configure_logging
 from starter.registry import JourneyRegistry
 from starter.settings import Settings
 from starter.temporal_client import connect
 from workflows import search
-from workflows.messages import CHANNELS
 
 logger = structlog.get_logger(__name__)
 
@@ -43,30 +43,42 @@ class SearchAttributesMissing(RuntimeError):
 
 def journey_activities(settings: Settings, database: Database) -> list[Callable[..., Any]]:
     """Every activity journeys call, wired to the database, templates and providers. Templates
-    are parsed now, so a broken one stops start-up instead of a send."""
-    templates = TemplateStore(settings.template_dirs)
-    outbox = OutboxProvider(database)
-    providers: dict[str, list[Provider]] = {channel: [outbox] for channel in CHANNELS}
+    and provider settings are checked now, so a mistake stops start-up instead of a send."""
     customers = CustomerStore(database)
     messaging = MessagingActivities(
-        customers,
-        DeliveryLedger(database),
-        templates,
-        providers,
-        default_timezone=settings.default_timezone,
-        quiet_hours=settings.quiet_window,
+        customers=customers,
+        deliveries=DeliveryLedger(database),
+        templates=TemplateStore(settings.template_dirs),
+        providers=build_providers(settings.providers_by_channel, database),
+        subscriptions=SubscriptionStore(database, settings.consent_defaults, settings.default_consent),
+        suppressions=SuppressionStore(database),
+        tokens=UnsubscribeTokens(settings.signing_key()),
+        rules=SendRules(
+            default_timezone=settings.default_timezone,
+            quiet_hours=settings.quiet_window,
+            caps=settings.caps,
+            attempts_per_provider=settings.provider_attempts,
+            public_url=settings.public_url,
+        ),
     )
     support = JourneySupportActivities(database, customers, settings.default_timezone)
     return [messaging.send_message, support.load_profile, support.resolve_local_time, support.record_conversion]
 
 
-def build_worker(client: Client, settings: Settings, registry: JourneyRegistry, database: Database) -> Worker:
-    """A worker for every registered journey and the activities they call."""
+def build_worker(
+    client: Client,
+    settings: Settings,
+    registry: JourneyRegistry,
+    database: Database,
+    activities: list[Callable[..., Any]] | None = None,
+) -> Worker:
+    """A worker for every registered journey and the activities they call (built from the
+    settings unless given)."""
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=registry.workflows,
-        activities=journey_activities(settings, database),
+        activities=activities if activities is not None else journey_activities(settings, database),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -104,9 +116,10 @@ async def run_worker(settings: Settings) -> None:
     registry = JourneyRegistry.from_modules(settings.journey_modules)
     database = Database(settings.database_url)
     await database.create_tables()
+    activities = journey_activities(settings, database)  # bad templates or providers stop us here
     client = await connect(settings)
     await check_search_attributes(client)
-    worker = build_worker(client, settings, registry, database)
+    worker = build_worker(client, settings, registry, database, activities)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

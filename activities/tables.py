@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -72,7 +72,12 @@ class Event(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """One send a journey asked for: sent, skipped (with why) or failed; never two per key."""
+    """One send a journey asked for: sent, skipped (with why) or failed; never two per key.
+
+    `status` is the pipeline's verdict (sending, sent, skipped, failed) and never changes once
+    settled; what the provider reports afterwards lands in `feedback` and the *_at columns.
+    `scheduled_at` is the journey's clock when it asked (frequency caps count on it).
+    """
 
     __tablename__ = "deliveries"
 
@@ -89,7 +94,17 @@ class Delivery(SQLModel, table=True):
     status: str = Field(index=True)
     skip_reason: str | None = None
     error: str | None = None
-    provider_message_id: str | None = None
+    provider_message_id: str | None = Field(default=None, index=True)
+    attempts: int = 0
+    call_started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    scheduled_at: datetime = _timestamp(index=True)
+    feedback: str | None = None
+    feedback_detail: str | None = None
+    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    opened_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    clicked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    bounced_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    complained_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = _timestamp(index=True)
     updated_at: datetime = _timestamp()
 
@@ -142,3 +157,47 @@ class Conversion(SQLModel, table=True):
     variant: str | None = None
     occurred_at: datetime = Field(sa_type=DateTime(timezone=True))
     recorded_at: datetime = _timestamp()
+
+
+class Subscription(SQLModel, table=True):
+    """A customer's choice for a topic on one channel (`*` = every channel)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("customer_id", "topic", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(index=True, max_length=200)
+    topic: str
+    channel: str = "*"
+    status: str  # subscribed | unsubscribed
+    source: str  # api | unsubscribe_link | provider
+    updated_at: datetime = _timestamp()
+
+
+class Suppression(SQLModel, table=True):
+    """An address nothing may be sent to on a channel (hard bounce, complaint, STOP)."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    address: str = Field(index=True, max_length=400)
+    reason: str
+    created_at: datetime = _timestamp()
+
+
+class InboxMessage(SQLModel, table=True):
+    """A message in a customer's in-app inbox."""
+
+    __tablename__ = "inbox_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_key: str = Field(unique=True, max_length=400)
+    customer_id: str = Field(index=True, max_length=200)
+    topic: str
+    title: str | None = None
+    body: str
+    html: str | None = None
+    read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _timestamp(index=True)

@@ -2,8 +2,10 @@
 
 A template is one file per part: `<dir>/<channel>/<name>.<part>[.<locale>].liquid`, e.g.
 `email/welcome.subject.liquid`, `email/welcome.text.de.liquid`. Email has `subject`, `text` and
-optional `html`; every other channel has `text`. Locales fall back `de-AT` -> `de` -> default.
-Earlier directories win, so a team's own directory can override a bundled template.
+optional `html`; push an optional `subject` (the notification's title) and `text`; in-app an
+optional `subject` (title), `text` and optional `html`; every other channel has `text`.
+Locales fall back `de-AT` -> `de` -> default. Earlier directories win, so a team's own
+directory can override a bundled template.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from typing import Any
 from liquid import BoundTemplate, Environment, FalsyStrictUndefined
 from liquid.exceptions import LiquidError
 
-PARTS: Mapping[str, tuple[str, ...]] = {"email": ("subject", "text", "html")}
+PARTS: Mapping[str, tuple[str, ...]] = {
+    "email": ("subject", "text", "html"),
+    "push": ("subject", "text"),
+    "in_app": ("subject", "text", "html"),
+}
 REQUIRED: Mapping[str, tuple[str, ...]] = {"email": ("subject", "text")}
 DEFAULT_PARTS = ("text",)
 

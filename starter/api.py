@@ -5,16 +5,15 @@ OpenAPI docs at /docs. With OVERTURE_API_KEY set, every /v1 route wants `Authori
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import FastAPI, HTTPException, status
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 
+from starter import api_consent, api_webhooks
+from starter.api_deps import REQUIRE_API_KEY, ServicesDep
 from starter.intake import RoutingUnavailable
 from starter.router import EntryRefused
 from starter.schemas import (
@@ -26,33 +25,12 @@ from starter.schemas import (
     EntryIn,
     EventAccepted,
     EventIn,
+    InboxMessageOut,
     JourneyOut,
+    SubscriptionOut,
 )
 from starter.services import Services
 from starter.settings import Settings
-
-bearer = HTTPBearer(auto_error=False)
-
-
-def services(request: Request) -> Services:
-    """The process's services (set up by the app's lifespan)."""
-    return request.app.state.services  # type: ignore[no-any-return]
-
-
-def require_api_key(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    """Check `Authorization: Bearer` against OVERTURE_API_KEY, when one is set."""
-    expected = services(request).settings.api_key
-    if expected is None:
-        return
-    if credentials is None or not hmac.compare_digest(credentials.credentials, expected.get_secret_value()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"}
-        )
-
-
-ServicesDep = Annotated[Services, Depends(services)]
 
 
 def create_app(settings: Settings | None = None, prepared: Services | None = None) -> FastAPI:
@@ -68,7 +46,9 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
                 await app.state.services.close()
 
     app = FastAPI(title="Overture", version="0.1.0", lifespan=lifespan)
-    v1 = [Depends(require_api_key)]
+    app.include_router(api_consent.router)
+    app.include_router(api_webhooks.router)
+    v1 = REQUIRE_API_KEY
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(svc: ServicesDep) -> JSONResponse:
@@ -103,8 +83,14 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
         query = f"CustomerId = {_quote(customer_id)} AND ExecutionStatus = 'Running'"
         active = [execution.id async for execution in svc.client.list_workflows(query)]
         messages = [DeliveryOut.model_validate(row) for row in await svc.deliveries.for_customer(customer_id, limit=20)]
+        subscriptions = [
+            SubscriptionOut.model_validate(row) for row in await svc.subscriptions.for_customer(customer_id)
+        ]
         return CustomerDetail(
-            **CustomerOut.model_validate(customer).model_dump(), active_journeys=active, messages=messages
+            **CustomerOut.model_validate(customer).model_dump(),
+            subscriptions=subscriptions,
+            active_journeys=active,
+            messages=messages,
         )
 
     @app.get("/v1/customers/{customer_id}/messages", dependencies=v1, tags=["customers"])
@@ -114,6 +100,22 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
             DeliveryOut.model_validate(row)
             for row in await svc.deliveries.for_customer(customer_id, limit=min(limit, 1000))
         ]
+
+    @app.get("/v1/customers/{customer_id}/inbox", dependencies=v1, tags=["inbox"])
+    async def get_inbox(
+        customer_id: str, svc: ServicesDep, unread_only: bool = False, limit: int = 50
+    ) -> list[InboxMessageOut]:
+        """The customer's in-app messages, newest first (for the product's app to show)."""
+        rows = await svc.inbox.messages(customer_id, unread_only=unread_only, limit=min(limit, 500))
+        return [InboxMessageOut.model_validate(row) for row in rows]
+
+    @app.post("/v1/customers/{customer_id}/inbox/{message_id}/read", dependencies=v1, tags=["inbox"])
+    async def mark_inbox_read(customer_id: str, message_id: int, svc: ServicesDep) -> InboxMessageOut:
+        """Mark one in-app message read (again: no change)."""
+        message = await svc.inbox.mark_read(customer_id, message_id)
+        if message is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"customer {customer_id!r} has no message {message_id}")
+        return InboxMessageOut.model_validate(message)
 
     @app.post("/v1/events", dependencies=v1, status_code=status.HTTP_202_ACCEPTED, tags=["events"])
     async def post_event(body: EventIn, svc: ServicesDep) -> EventAccepted:

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
+from activities.channels.registry import ProviderConfigError
+from activities.templates import TemplateError
 from starter.client import OvertureClient, OvertureError
 from starter.logs import configure_logging
 from starter.settings import Settings
@@ -30,9 +33,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"error: invalid settings (OVERTURE_* variables or .env):\n{error}", file=sys.stderr)
+        return 2
     try:
         return int(args.handler(args, settings) or 0)
+    except (TemplateError, ProviderConfigError, ValidationError) as error:
+        print(f"error: cannot start: {error}", file=sys.stderr)
+        return 2
     except OvertureError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from workflows.messages import CHANNELS
 
 CUSTOMER_ID = Field(
     min_length=1, max_length=200, pattern=r"^[^/\s]+$", description="The product's own id (no '/' or spaces)."
@@ -148,9 +150,70 @@ class DeliveryOut(_StoredRow):
     updated_at: datetime
 
 
-class CustomerDetail(CustomerOut):
-    """A profile with its running journeys and latest messages."""
+class SubscriptionIn(BaseModel):
+    """A customer's choice for one topic, on one channel or (channel left out) on all."""
 
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["subscribed", "unsubscribed"]
+    channel: str | None = Field(default=None, description=f"One of {', '.join(CHANNELS)}; none = every channel.")
+
+    @field_validator("channel")
+    @classmethod
+    def _known_channel(cls, value: str | None) -> str | None:
+        if value is not None and value not in CHANNELS:
+            raise ValueError(f"unknown channel {value!r}; one of {', '.join(CHANNELS)}")
+        return value
+
+
+class SubscriptionOut(BaseModel):
+    """A stored choice; `channel` "*" means every channel."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    topic: str
+    channel: str
+    status: str
+    source: str
+    updated_at: datetime
+
+    @field_validator("updated_at", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class InboxMessageOut(BaseModel):
+    """A message in the customer's in-app inbox."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    topic: str
+    title: str | None
+    body: str
+    html: str | None
+    read_at: datetime | None
+    created_at: datetime
+
+    @field_validator("read_at", "created_at", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class FeedbackAccepted(BaseModel):
+    """What a provider's delivery callback changed."""
+
+    matched: int = Field(description="Reports that found their delivery.")
+    unmatched: int = Field(description="Reports for messages Overture does not know (ignored).")
+    suppressed: int = Field(description="Addresses suppressed (hard bounce, complaint).")
+
+
+class CustomerDetail(CustomerOut):
+    """A profile with its subscription choices, running journeys and latest messages."""
+
+    subscriptions: list[SubscriptionOut]
     active_journeys: list[str]
     messages: list[DeliveryOut]
 

@@ -6,11 +6,16 @@ from dataclasses import dataclass
 
 from temporalio.client import Client
 
+from activities.channels.inbox import Inbox
+from activities.channels.registry import FeedbackParsers
+from activities.consent import SubscriptionStore, UnsubscribeTokens
 from activities.customers import CustomerStore
 from activities.database import Database
 from activities.deliveries import DeliveryLedger
+from activities.delivery_feedback import FeedbackRecorder
 from activities.entries import EntryLedger
 from activities.events import EventLog
+from activities.suppressions import SuppressionStore
 from starter.intake import EventIntake
 from starter.registry import JourneyRegistry
 from starter.router import EventRouter
@@ -31,6 +36,11 @@ class Services:
     deliveries: DeliveryLedger
     router: EventRouter
     intake: EventIntake
+    subscriptions: SubscriptionStore
+    tokens: UnsubscribeTokens
+    inbox: Inbox
+    feedback_parsers: FeedbackParsers
+    feedback: FeedbackRecorder
 
     @classmethod
     async def open(
@@ -53,6 +63,11 @@ class Services:
             deliveries=DeliveryLedger(database),
             router=router,
             intake=EventIntake(events, customers, router),
+            subscriptions=SubscriptionStore(database, settings.consent_defaults, settings.default_consent),
+            tokens=UnsubscribeTokens(settings.signing_key()),
+            inbox=Inbox(database),
+            feedback_parsers=FeedbackParsers(),
+            feedback=FeedbackRecorder(database, SuppressionStore(database)),
         )
 
     async def close(self) -> None:

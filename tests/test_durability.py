@@ -4,8 +4,6 @@ the same SQLite file, and the journey finishes with every message recorded exact
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -17,24 +15,11 @@ from activities.entries import EntryLedger
 from activities.tables import Delivery, OutboxMessage, new_id
 from starter.registry import JourneyRegistry
 from starter.router import EventRouter
-from starter.settings import Settings
 from starter.temporal_server import TemporalDevServer
 from tests.journeys.quick_welcome import QUICK_WAIT
-from tests.support import eventually, free_port, make_settings, overture_command, subprocess_env
+from tests.processes import sigkill, start_worker
+from tests.support import eventually, free_port, make_settings
 from workflows.types import JourneyEvent, Outcome
-
-
-async def start_worker(settings: Settings, log: Path) -> asyncio.subprocess.Process:
-    """`overture worker` as a separate process, as in production."""
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            *overture_command("worker"), env=subprocess_env(settings), stdout=out, stderr=out, start_new_session=True
-        )
-
-
-async def sigkill(process: asyncio.subprocess.Process) -> None:
-    os.kill(process.pid, signal.SIGKILL)
-    await process.wait()
 
 
 async def deliveries_of(database: Database, customer_id: str) -> list[Delivery]:

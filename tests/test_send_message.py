@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,11 @@ from activities.customers import CustomerStore
 from activities.database import Database
 from activities.deliveries import DeliveryLedger
 from activities.journey_support import JourneySupportActivities
-from activities.messaging import MessagingActivities
+from activities.messaging import MessagingActivities, SendRules
 from activities.tables import Delivery, OutboxMessage
-from activities.templates import TemplateStore
 from starter.settings import BUNDLED_TEMPLATES
+from tests.messaging_kit import make_messaging, send_request
 from workflows.timing import QuietHours
-from workflows.types import SendRequest
 
 
 @pytest.fixture
@@ -28,37 +28,12 @@ async def messaging(database: Database, tmp_path: Path) -> MessagingActivities:
     (own / "code.text.liquid").write_text("Your code: {{ data.code }}")
     await CustomerStore(database).upsert("c1", {"email": "ada@example.com", "phone": "+4915123456789"})
     outbox = OutboxProvider(database)
-    return MessagingActivities(
-        CustomerStore(database),
-        DeliveryLedger(database),
-        TemplateStore([tmp_path / "templates", BUNDLED_TEMPLATES]),
-        {"email": [outbox], "sms": [outbox]},
+    return make_messaging(
+        database, {"email": [outbox], "sms": [outbox]}, template_dirs=[tmp_path / "templates", BUNDLED_TEMPLATES]
     )
 
 
-def request(
-    key: str,
-    *,
-    channel: str = "email",
-    template: str = "welcome",
-    customer_id: str = "c1",
-    topic: str = "product",
-    now: str | None = None,
-    quiet_hours: QuietHours | None = None,
-    **data: object,
-) -> SendRequest:
-    return SendRequest(
-        idempotency_key=key,
-        customer_id=customer_id,
-        journey="welcome",
-        step=f"send:{template}",
-        channel=channel,
-        template=template,
-        topic=topic,
-        data={"event": {}, "data": dict(data)},
-        now=now,
-        quiet_hours=quiet_hours,
-    )
+request = send_request
 
 
 async def outbox_rows(database: Database) -> list[OutboxMessage]:
@@ -80,7 +55,7 @@ async def test_a_send_interrupted_after_opening_its_row_completes_once(
     messaging: MessagingActivities, database: Database
 ) -> None:
     # A crash between writing the delivery row and the provider call leaves it `sending`.
-    await DeliveryLedger(database).open(request("k2"), provider="outbox")
+    await DeliveryLedger(database).reserve(request("k2"), "outbox", None, datetime.now(UTC))
 
     result = await ActivityEnvironment().run(messaging.send_message, request("k2"))
 
@@ -115,12 +90,8 @@ async def test_unknown_customer_and_missing_address_are_skips(messaging: Messagi
 async def test_global_quiet_hours_hold_marketing_until_morning(database: Database) -> None:
     await CustomerStore(database).upsert("berlin", {"email": "b@example.com", "timezone": "Europe/Berlin"})
     outbox = OutboxProvider(database)
-    messaging = MessagingActivities(
-        CustomerStore(database),
-        DeliveryLedger(database),
-        TemplateStore([BUNDLED_TEMPLATES]),
-        {"email": [outbox]},
-        quiet_hours=QuietHours.parse("21:00-08:00"),
+    messaging = make_messaging(
+        database, {"email": [outbox]}, rules=SendRules(quiet_hours=QuietHours.parse("21:00-08:00"))
     )
     env = ActivityEnvironment()
     late = "2026-11-24T22:30:00+00:00"  # 23:30 in Berlin

@@ -63,6 +63,8 @@ LOCAL_TIME_ACTIVITY = "resolve_local_time"
 CONVERSION_ACTIVITY = "record_conversion"
 
 SEND_TIMEOUT = timedelta(minutes=1)
+# The send activity heartbeats; a worker that dies mid-send is noticed after this, not SEND_TIMEOUT.
+SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 LOOKUP_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 HISTORY_LIMIT = 1_000  # events per run before `should_continue_as_new` says so (replays stay fast)
@@ -319,6 +321,7 @@ class Journey:
                 self._send_request(key, message, step_name, data),
                 result_type=SendResult,
                 start_to_close_timeout=SEND_TIMEOUT,
+                heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
                 retry_policy=RETRY,
                 summary=f"{message.channel} {message.template}",
             )

@@ -6,7 +6,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 from workflows.journey import Journey, journey
-from workflows.messages import Email
+from workflows.messages import Email, Sms, Webhook
 from workflows.timing import local_time
 from workflows.types import Entry, Outcome
 
@@ -106,4 +106,15 @@ class ChoiceLab(Journey):
             return self.completed()
         template = "welcome" if answer.name == "lab_yes" else "welcome_reminder"
         await self.send(Email(template), data={"seats": answer.properties.get("seats", 0)})
+        return self.completed()
+
+
+@journey(trigger="lab_ping")
+class PingLab(Journey):
+    """One message on the channel the entry names (`webhook` or `sms`): for crash tests."""
+
+    @workflow.run
+    async def run(self, entry: Entry) -> Outcome:
+        channel = entry.data.get("channel") or (entry.event.properties.get("channel") if entry.event else None)
+        await self.send(Webhook("ping", topic="product") if channel == "webhook" else Sms("ping", topic="product"))
         return self.completed()
