@@ -20,7 +20,7 @@ def recipient_for(customer: Customer, channel: str) -> str | None:
         return ",".join(customer.push_tokens) or None
     if channel == "chat":
         value = customer.attributes.get(SLACK_ATTRIBUTE)
-        return str(value) if value else customer.id
+        return str(value) if value else None
     # In-app and webhook messages are addressed by the customer id itself.
     return customer.id
 

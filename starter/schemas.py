@@ -68,10 +68,20 @@ class _StoredRow(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    @field_validator("created_at", "updated_at", mode="after", check_fields=False)
+    @field_validator(
+        "created_at",
+        "updated_at",
+        "delivered_at",
+        "opened_at",
+        "clicked_at",
+        "bounced_at",
+        "complained_at",
+        mode="after",
+        check_fields=False,
+    )
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class CustomerOut(_StoredRow):
@@ -146,6 +156,12 @@ class DeliveryOut(_StoredRow):
     skip_reason: str | None
     error: str | None
     provider_message_id: str | None
+    feedback: str | None = Field(description="The provider's latest news: delivered, opened, clicked, bounced, ...")
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+    bounced_at: datetime | None
+    complained_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

@@ -199,6 +199,9 @@ async def test_sendgrid_events_update_the_delivery_and_a_hard_bounce_suppresses(
     assert delivery is not None and delivery.status == "sent"  # the send's verdict stays
     assert delivery.feedback == "bounced" and delivery.delivered_at is not None and delivery.bounced_at is not None
     assert await SuppressionStore(stack.services.database).is_suppressed("email", "ADA@example.com")
+    [listed] = (await stack.http.get("/v1/customers/c1/messages")).json()
+    assert listed["feedback"] == "bounced" and listed["opened_at"] is None
+    assert datetime.fromisoformat(listed["delivered_at"]) <= datetime.fromisoformat(listed["bounced_at"])
     again = await send(messaging_for(stack, templates), "k2", topic="transactional")
     assert (again.status, again.reason) == ("skipped", "suppressed")
 
