@@ -65,6 +65,15 @@ def journey_activities(settings: Settings, database: Database) -> list[Callable[
     return [messaging.send_message, support.load_profile, support.resolve_local_time, support.record_conversion]
 
 
+async def close_activities(activities: list[Callable[..., Any]]) -> None:
+    """Release what the activities' owners hold open (providers' HTTP connections)."""
+    owners = {id(owner): owner for owner in (getattr(function, "__self__", None) for function in activities)}
+    for owner in owners.values():
+        close = getattr(owner, "aclose", None)
+        if close is not None:
+            await close()
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -129,6 +138,7 @@ async def run_worker(settings: Settings) -> None:
         async with worker:
             await stop.wait()
     finally:
+        await close_activities(activities)
         await database.close()
         logger.info("worker.stopped")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -58,3 +59,15 @@ class CustomerStore:
                 await session.commit()
             except IntegrityError:
                 await session.rollback()  # created concurrently: fine
+
+    async def forget_push_tokens(self, customer_id: str, dead: Iterable[str]) -> None:
+        """Remove push tokens a provider reported dead (the app was uninstalled, ...)."""
+        dead = set(dead)
+        async with self._database.session() as session:
+            customer = await session.get(Customer, customer_id)
+            if customer is None or not dead.intersection(customer.push_tokens):
+                return
+            customer.push_tokens = [token for token in customer.push_tokens if token not in dead]
+            customer.updated_at = utcnow()
+            session.add(customer)
+            await session.commit()

@@ -76,6 +76,12 @@ class MessagingActivities:
         self._tokens = tokens
         self._rules = rules
 
+    async def aclose(self) -> None:
+        """Release the providers' connections (at worker shutdown)."""
+        unique = {id(provider): provider for providers in self._providers.values() for provider in providers}
+        for provider in unique.values():
+            await provider.aclose()
+
     @activity.defn(name="send_message")
     async def send_message(self, request: SendRequest) -> SendResult:
         """Deliver one journey message, or record why it was skipped or failed."""
@@ -151,6 +157,7 @@ class MessagingActivities:
                 receipt = await provider.send(message)
             except PermanentProviderError as error:
                 log.warning("send.provider_refused", provider=provider.name, reason=error.reason)
+                await self._forget_dead(request, error.dead_addresses, log)
                 if index + 1 >= len(providers):
                     return as_result(
                         await self._deliveries.settle(request.idempotency_key, "failed", error=error.reason)
@@ -161,6 +168,7 @@ class MessagingActivities:
                 continue
             except TransientProviderError as error:
                 raise await self._retry_later(request, providers, index, error, log) from error
+            await self._forget_dead(request, receipt.dead_addresses, log)
             settled = await self._deliveries.settle(
                 request.idempotency_key,
                 "sent",
@@ -186,6 +194,12 @@ class MessagingActivities:
         else:
             log.warning("send.retrying", provider=providers[index].name, reason=error.reason, attempts=attempts)
         return ApplicationError(error.reason, type="TransientProviderError", next_retry_delay=error.retry_after)
+
+    async def _forget_dead(self, request: SendRequest, dead: tuple[str, ...], log: Any) -> None:
+        """Drop push tokens the provider says are gone for good, so no later send tries them."""
+        if dead and request.channel == "push":
+            await self._customers.forget_push_tokens(request.customer_id, dead)
+            log.info("send.push_tokens_forgotten", count=len(dead))
 
     async def _uncertain(self, request: SendRequest, provider: str, log: Any) -> SendResult:
         reason = (

@@ -10,12 +10,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
 from activities.channels.base import OutgoingMessage, PermanentProviderError, TransientProviderError
 from activities.channels.fcm import CREDENTIALS_SETTING, FcmProvider, FcmSettings
+from activities.customers import CustomerStore
+from activities.database import Database
 from activities.templates import Rendered
 from tests.fakes.fcm import FakeFcm, ServiceAccountFile, write_service_account
 from tests.fakes.server import serve
+from tests.messaging_kit import make_messaging, send_request
 from tests.support import free_port
 
 PHONE = "dPhoneToken-" + "a" * 140
@@ -149,6 +153,7 @@ async def test_an_unregistered_device_is_skipped_when_another_takes_the_push(fcm
     [message] = fcm.fake.messages
     assert message["token"] == PHONE
     assert receipt.provider_message_id == message["name"]
+    assert receipt.dead_addresses == (GONE,)
 
 
 async def test_all_devices_unregistered_is_permanent_without_the_tokens(fcm: Fcm) -> None:
@@ -161,7 +166,27 @@ async def test_all_devices_unregistered_is_permanent_without_the_tokens(fcm: Fcm
     assert reason.count("UNREGISTERED") == 2
     assert GONE not in reason and other not in reason
     assert GONE[:8] in reason
+    assert raised.value.dead_addresses == (GONE, other)
     assert fcm.fake.messages == []
+
+
+async def test_a_send_forgets_the_dead_tokens_of_the_profile(fcm: Fcm, database: Database, tmp_path: Path) -> None:
+    templates = tmp_path / "templates" / "push"
+    templates.mkdir(parents=True)
+    (templates / "nudge.subject.liquid").write_text("Still thinking?")
+    (templates / "nudge.text.liquid").write_text("Your cart misses you")
+    await CustomerStore(database).upsert("c1", {"push_tokens": [GONE, PHONE]})
+    messaging = make_messaging(database, {"push": [fcm.provider()]}, template_dirs=[tmp_path / "templates"])
+
+    result = await ActivityEnvironment().run(
+        messaging.send_message, send_request("k1", channel="push", template="nudge")
+    )
+
+    assert result.status == "sent"
+    customer = await CustomerStore(database).get("c1")
+    assert customer is not None and customer.push_tokens == [PHONE]
+    assert [message["token"] for message in fcm.fake.messages] == [PHONE]
+    assert fcm.fake.messages[0]["notification"] == {"title": "Still thinking?", "body": "Your cart misses you"}
 
 
 @pytest.mark.parametrize(

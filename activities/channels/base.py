@@ -40,9 +40,12 @@ class OutgoingMessage:
 
 @dataclass(frozen=True)
 class Receipt:
-    """The provider's acceptance of a message."""
+    """The provider's acceptance of a message. `dead_addresses` are parts of the recipient the
+    provider says will never work again (e.g. uninstalled apps' push tokens): they are removed
+    from the profile."""
 
     provider_message_id: str
+    dead_addresses: tuple[str, ...] = ()
 
 
 class ProviderError(Exception):
@@ -54,7 +57,12 @@ class ProviderError(Exception):
 
 
 class PermanentProviderError(ProviderError):
-    """Refused for good by this provider: do not retry it, try the next provider."""
+    """Refused for good by this provider: do not retry it, try the next provider.
+    `dead_addresses` as in Receipt."""
+
+    def __init__(self, reason: str, *, dead_addresses: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.dead_addresses = dead_addresses
 
 
 class TransientProviderError(ProviderError):

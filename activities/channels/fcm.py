@@ -195,11 +195,13 @@ class FcmProvider:
             raise PermanentProviderError("fcm: the recipient has no device tokens")
         accepted: list[str] = []
         dead: list[str] = []
+        dead_tokens: list[str] = []
         for token in tokens:
             try:
                 accepted.append(await self._send_one(token, message))
             except _DeadToken as error:
                 dead.append(str(error))
+                dead_tokens.append(token)
             except TransientProviderError as error:
                 if not accepted:
                     raise
@@ -213,8 +215,10 @@ class FcmProvider:
                     raise
                 break  # refused for every device alike (e.g. permissions): keep what went out
         if not accepted:
-            raise PermanentProviderError("fcm: every device token is dead: " + "; ".join(dead))
-        return Receipt(provider_message_id=",".join(accepted))
+            raise PermanentProviderError(
+                "fcm: every device token is dead: " + "; ".join(dead), dead_addresses=tuple(dead_tokens)
+            )
+        return Receipt(provider_message_id=",".join(accepted), dead_addresses=tuple(dead_tokens))
 
     async def _send_one(self, token: str, message: OutgoingMessage) -> str:
         """Send to one device; its message name (`projects/.../messages/...`) on success. A 401
