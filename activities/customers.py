@@ -53,12 +53,7 @@ class CustomerStore:
         """Create an empty profile for a customer first seen through an event."""
         if await self.get(customer_id) is not None:
             return
-        async with self._database.session() as session:
-            session.add(Customer(id=customer_id))
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()  # created concurrently: fine
+        await self._database.insert_once(Customer(id=customer_id))  # False: created concurrently, fine
 
     async def forget_push_tokens(self, customer_id: str, dead: Iterable[str]) -> None:
         """Remove push tokens a provider reported dead (the app was uninstalled, ...)."""

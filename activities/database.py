@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,6 +50,18 @@ class Database:
         """A session; commit explicitly, it rolls back on error."""
         async with self._sessions() as session:
             yield session
+
+    async def insert_once(self, row: SQLModel) -> bool:
+        """Insert `row`; False (and nothing written) when a unique constraint says it is already
+        there, e.g. a retry of an activity that stored it before crashing."""
+        async with self.session() as session:
+            session.add(row)
+            try:
+                await session.commit()
+                return True
+            except IntegrityError:
+                await session.rollback()
+                return False
 
     async def close(self) -> None:
         """Release every pooled connection."""

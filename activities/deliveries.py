@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from activities.caps import FrequencyCap
@@ -119,13 +118,8 @@ class DeliveryLedger:
             return delivery
 
     async def _insert(self, row: Delivery) -> Delivery:
-        async with self._database.session() as session:
-            session.add(row)
-            try:
-                await session.commit()
-                return row
-            except IntegrityError:
-                await session.rollback()
+        if await self._database.insert_once(row):
+            return row
         stored = await self.get(row.idempotency_key)
         assert stored is not None, "unique violation without a row"
         return stored

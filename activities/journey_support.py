@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 
 from activities.customers import CustomerStore
@@ -52,20 +51,14 @@ class JourneySupportActivities:
     @activity.defn(name="record_conversion")
     async def record_conversion(self, request: ConversionRequest) -> None:
         """Store the conversion once per journey run."""
-        async with self._database.session() as session:
-            session.add(
-                Conversion(
-                    key=request.key,
-                    journey=request.journey,
-                    customer_id=request.customer_id,
-                    workflow_id=request.workflow_id,
-                    goal=request.goal,
-                    step=request.step,
-                    variant=request.variant,
-                    occurred_at=utc(datetime.fromisoformat(request.occurred_at)),
-                )
-            )
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()  # a retry of a conversion already recorded
+        conversion = Conversion(
+            key=request.key,
+            journey=request.journey,
+            customer_id=request.customer_id,
+            workflow_id=request.workflow_id,
+            goal=request.goal,
+            step=request.step,
+            variant=request.variant,
+            occurred_at=utc(datetime.fromisoformat(request.occurred_at)),
+        )
+        await self._database.insert_once(conversion)  # False: a retry of one already recorded

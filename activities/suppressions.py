@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from activities.database import Database
@@ -33,9 +32,6 @@ class SuppressionStore:
 
     async def suppress(self, channel: str, address: str, reason: str) -> None:
         """Suppress the address (a no-op if it already is)."""
-        async with self._database.session() as session:
-            session.add(Suppression(channel=channel, address=normalize(channel, address), reason=reason))
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
+        await self._database.insert_once(
+            Suppression(channel=channel, address=normalize(channel, address), reason=reason)
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from activities.channels.base import OutgoingMessage, Receipt
@@ -30,13 +29,9 @@ class InboxProvider:
             body=message.content.text,
             html=message.content.html,
         )
+        if await self._database.insert_once(row):
+            return Receipt(provider_message_id=f"inbox-{row.id}")
         async with self._database.session() as session:
-            session.add(row)
-            try:
-                await session.commit()
-                return Receipt(provider_message_id=f"inbox-{row.id}")
-            except IntegrityError:
-                await session.rollback()
             query = select(InboxMessage).where(InboxMessage.delivery_key == message.idempotency_key)
             return Receipt(provider_message_id=f"inbox-{(await session.exec(query)).one().id}")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from activities.channels.base import OutgoingMessage, Receipt
@@ -31,13 +30,9 @@ class OutboxProvider:
             html=message.content.html,
             headers=dict(message.headers),
         )
+        if await self._database.insert_once(row):
+            return Receipt(provider_message_id=f"outbox-{row.id}")
         async with self._database.session() as session:
-            session.add(row)
-            try:
-                await session.commit()
-                return Receipt(provider_message_id=f"outbox-{row.id}")
-            except IntegrityError:
-                await session.rollback()
             query = select(OutboxMessage).where(OutboxMessage.delivery_key == message.idempotency_key)
             return Receipt(provider_message_id=f"outbox-{(await session.exec(query)).one().id}")
 
