@@ -146,9 +146,11 @@ class MessagingActivities:
     ) -> SendResult:
         names = [provider.name for provider in providers]
         index = names.index(delivery.provider) if delivery.provider in names else 0
+        # An earlier attempt died while calling this provider: it may have the message already.
+        may_have_it = delivery.call_started_at is not None
         while True:
             provider = providers[index]
-            if delivery.call_started_at is not None and not provider.honours_idempotency_key:
+            if may_have_it and not provider.honours_idempotency_key:
                 if request.topic != TRANSACTIONAL:
                     return await self._uncertain(request, provider.name, log)
                 log.warning("send.resending_uncertain_transactional", provider=provider.name)
@@ -164,7 +166,7 @@ class MessagingActivities:
                     )
                 index += 1
                 await self._deliveries.switch_provider(request.idempotency_key, providers[index].name, error.reason)
-                delivery = await self._refresh(request)
+                may_have_it = False
                 continue
             except TransientProviderError as error:
                 raise await self._retry_later(request, providers, index, error, log) from error
@@ -208,11 +210,6 @@ class MessagingActivities:
         )
         log.error("send.uncertain", provider=provider)
         return as_result(await self._deliveries.settle(request.idempotency_key, "failed", error=reason))
-
-    async def _refresh(self, request: SendRequest) -> Delivery:
-        delivery = await self._deliveries.get(request.idempotency_key)
-        assert delivery is not None, "the delivery row vanished"
-        return delivery
 
     async def _consent_refusal(self, request: SendRequest, address: str) -> str | None:
         """`no_consent` or `suppressed` when the message may not go out; transactional messages

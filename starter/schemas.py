@@ -71,6 +71,7 @@ class _StoredRow(BaseModel):
     @field_validator(
         "created_at",
         "updated_at",
+        "read_at",
         "delivered_at",
         "opened_at",
         "clicked_at",
@@ -182,10 +183,8 @@ class SubscriptionIn(BaseModel):
         return value
 
 
-class SubscriptionOut(BaseModel):
+class SubscriptionOut(_StoredRow):
     """A stored choice; `channel` "*" means every channel."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     topic: str
     channel: str
@@ -193,16 +192,9 @@ class SubscriptionOut(BaseModel):
     source: str
     updated_at: datetime
 
-    @field_validator("updated_at", mode="after")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
-
-class InboxMessageOut(BaseModel):
+class InboxMessageOut(_StoredRow):
     """A message in the customer's in-app inbox."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: int
     topic: str
@@ -211,11 +203,6 @@ class InboxMessageOut(BaseModel):
     html: str | None
     read_at: datetime | None
     created_at: datetime
-
-    @field_validator("read_at", "created_at", mode="after")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class FeedbackAccepted(BaseModel):

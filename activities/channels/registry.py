@@ -50,9 +50,8 @@ class FeedbackParsers:
             return self._parsers[provider]
         if provider not in FEEDBACK:
             raise NoFeedbackParser(f"no delivery callbacks from {provider!r}; known: {', '.join(sorted(FEEDBACK))}")
-        module_name, class_name = FEEDBACK[provider].split(":")
         try:
-            parser = getattr(importlib.import_module(module_name), class_name).from_env()
+            parser = _configured(FEEDBACK[provider])
         except ValueError as error:  # pydantic's ValidationError is a ValueError
             raise NoFeedbackParser(f"{provider} is not configured: {error}") from error
         self._parsers[provider] = parser
@@ -84,6 +83,10 @@ def _build(name: str, database: Database) -> Provider:
     if name not in CONFIGURED:
         known = ", ".join(sorted([*CONFIGURED, "outbox", "inbox"]))
         raise ProviderConfigError(f"unknown provider {name!r}; known: {known}")
-    module_name, class_name = CONFIGURED[name].split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls.from_env()  # type: ignore[no-any-return]
+    return _configured(CONFIGURED[name])  # type: ignore[no-any-return]
+
+
+def _configured(path: str) -> Any:
+    """`module:Class` built from its own settings (`Class.from_env()`)."""
+    module_name, class_name = path.split(":")
+    return getattr(importlib.import_module(module_name), class_name).from_env()
