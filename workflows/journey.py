@@ -35,7 +35,7 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import TemporalError
 
 from workflows import search
-from workflows.describe import short_duration, utc_label
+from workflows.durations import short_duration, utc_label
 from workflows.experiments import HOLDOUT, assign_variant, encode_variants
 from workflows.messages import Message
 from workflows.spec import JourneyDefinitionError, JourneySpec, ReEntry, journey_name_from_class

@@ -1,1 +1,1 @@
-"""Journeys that exist only for tests: the welcome flow with waits of seconds, for real-time runs."""
+"""The bundled example journeys, branch by branch."""

@@ -1,1 +1,0 @@
-"""Providers: one module per way of delivering a rendered message."""

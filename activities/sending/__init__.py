@@ -1,0 +1,1 @@
+"""Sending policy: addresses, consent, caps, quiet hours and templates, and what providers' feedback means."""

@@ -1,0 +1,1 @@
+"""The database layer: the connection, the tables, and one store per table."""

@@ -1,0 +1,1 @@
+"""One `APIRouter` per resource, each with its prefix and tags."""

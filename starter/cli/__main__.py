@@ -1,0 +1,7 @@
+"""`python -m starter.cli`: the `overture` command."""
+
+import sys
+
+from starter.cli.main import main
+
+sys.exit(main())

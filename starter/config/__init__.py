@@ -1,0 +1,1 @@
+"""Settings and logs: what every Overture process reads first."""

@@ -1,0 +1,1 @@
+"""`overture dev` and `overture simulate`: the embedded stack and the journey simulator."""

@@ -1,0 +1,1 @@
+"""The send activity: consent, caps, failover, retries, crashes."""

@@ -1,0 +1,1 @@
+"""Every provider against a real local server that speaks its protocol."""

@@ -1,0 +1,52 @@
+"""Transient provider errors retried by Temporal itself (not by the test): a journey on the
+time-skipping server sends through a fake Twilio that fails twice before it accepts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from starter.config.settings import BUNDLED_TEMPLATES, Settings
+from starter.testing.bench import JourneyBench
+from tests.helpers.fakes.server import serve
+from tests.helpers.fakes.twilio import FakeTwilio
+from tests.helpers.support import TEST_TEMPLATES, make_settings
+
+
+@pytest.fixture
+async def twilio(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio()
+    async with serve(fake.app) as base_url:
+        for name, value in {
+            "ACCOUNT_SID": fake.account_sid,
+            "AUTH_TOKEN": fake.auth_token,
+            "BASE_URL": base_url,
+            "FROM_NUMBER": "+15005550006",
+        }.items():
+            monkeypatch.setenv(f"OVERTURE_TWILIO_{name}", value)
+        yield fake
+
+
+@pytest.fixture
+def settings(tmp_path: Path, twilio: FakeTwilio) -> Settings:
+    """The bench's settings: SMS through Twilio only."""
+    return make_settings(tmp_path, sms_providers=["twilio"], template_dirs=[TEST_TEMPLATES, BUNDLED_TEMPLATES])
+
+
+async def test_a_flaky_provider_is_retried_by_temporal_until_it_accepts(
+    bench: JourneyBench, twilio: FakeTwilio
+) -> None:
+    twilio.misbehave("503")
+    twilio.misbehave("429")
+    customer_id = await bench.customer(phone="+4915123456789")
+
+    routing = await bench.event(customer_id, "lab_ping", channel="sms")
+    outcome = await bench.outcome(routing.started[0])
+
+    assert outcome.status == "completed"
+    [delivery] = await bench.deliveries(customer_id)
+    assert (delivery.status, delivery.provider, delivery.attempts) == ("sent", "twilio", 2)
+    assert [message["sid"] for message in twilio.messages] == [delivery.provider_message_id]
+    assert twilio.messages[0]["Body"].strip() == f"Ping for {customer_id}"

@@ -1,0 +1,1 @@
+"""`overture dev`, `overture simulate`, and durability across crashes."""

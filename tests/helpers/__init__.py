@@ -1,0 +1,1 @@
+"""Support for the tests: settings and polling, fake providers, API stacks, subprocesses, test journeys."""

@@ -1,0 +1,1 @@
+"""Journeys that exist only for tests: the welcome flow with waits of seconds, for real-time runs."""

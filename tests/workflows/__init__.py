@@ -1,0 +1,1 @@
+"""The journey language and replay of recorded histories."""
