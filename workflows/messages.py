@@ -1,4 +1,4 @@
-"""The messages a journey can send, one class per channel.
+"""The messages a journey can send, one class per channel of the catalogue (workflows/channels.py).
 
 A message names a template and a subscription topic; the worker renders the template for the
 channel and hands it to the providers configured for that channel.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
+
+from workflows.channels import CHAT, EMAIL, IN_APP, PUSH, SMS, WEBHOOK, WHATSAPP
 
 
 @dataclass(frozen=True)
@@ -23,49 +25,46 @@ class Message:
 class Email(Message):
     """An email: the template has `subject`, `text` and optionally `html` parts."""
 
-    channel: ClassVar[str] = "email"
+    channel: ClassVar[str] = EMAIL.name
 
 
 @dataclass(frozen=True)
 class Sms(Message):
     """A text message to the customer's phone."""
 
-    channel: ClassVar[str] = "sms"
+    channel: ClassVar[str] = SMS.name
 
 
 @dataclass(frozen=True)
 class WhatsApp(Message):
     """A WhatsApp message to the customer's phone."""
 
-    channel: ClassVar[str] = "whatsapp"
+    channel: ClassVar[str] = WHATSAPP.name
 
 
 @dataclass(frozen=True)
 class Push(Message):
     """A push notification to the customer's registered devices."""
 
-    channel: ClassVar[str] = "push"
+    channel: ClassVar[str] = PUSH.name
 
 
 @dataclass(frozen=True)
 class Webhook(Message):
     """A signed HTTP POST to an endpoint configured for the channel."""
 
-    channel: ClassVar[str] = "webhook"
+    channel: ClassVar[str] = WEBHOOK.name
 
 
 @dataclass(frozen=True)
 class Chat(Message):
     """A chat message (Slack)."""
 
-    channel: ClassVar[str] = "chat"
+    channel: ClassVar[str] = CHAT.name
 
 
 @dataclass(frozen=True)
 class InApp(Message):
     """A message in the customer's in-app inbox."""
 
-    channel: ClassVar[str] = "in_app"
-
-
-CHANNELS: tuple[str, ...] = tuple(cls.channel for cls in (Email, Sms, WhatsApp, Push, Webhook, Chat, InApp))
+    channel: ClassVar[str] = IN_APP.name

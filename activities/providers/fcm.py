@@ -25,7 +25,6 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.providers import http
 from activities.providers.base import (
@@ -34,6 +33,7 @@ from activities.providers.base import (
     Receipt,
     TransientProviderError,
 )
+from activities.providers.settings import FcmSettings
 
 CREDENTIALS_SETTING = "OVERTURE_FCM_CREDENTIALS_FILE"
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -49,18 +49,6 @@ BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 # about the token (see _is_dead_token): otherwise the payload is at fault, for every token alike.
 DEAD_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 TOKEN_PREFIX_LENGTH = 8
-
-
-class FcmSettings(BaseSettings):
-    """The Firebase project and the service account that may send to it (`OVERTURE_FCM_*`)."""
-
-    model_config = SettingsConfigDict(env_prefix="OVERTURE_FCM_", env_file=".env", extra="ignore")
-
-    credentials_file: Path  # a Google service-account key (JSON), with the firebase.messaging role
-    project_id: str | None = None  # None: the project_id in the credentials file
-    base_url: str = "https://fcm.googleapis.com"
-    token_uri: str | None = None  # None: the token_uri in the credentials file
-    timeout_seconds: float | None = None  # None: the shared default of activities/channels/http.py
 
 
 @dataclass(frozen=True)
@@ -177,12 +165,6 @@ class FcmProvider:
             self._client.timeout = httpx.Timeout(settings.timeout_seconds)
         token_uri = settings.token_uri or account.token_uri or DEFAULT_TOKEN_URI
         self._tokens = _AccessTokens(account, token_uri, self._client)
-
-    @classmethod
-    def from_env(cls) -> FcmProvider:
-        """The provider configured by `OVERTURE_FCM_*` (or `.env`); ValueError if the credentials
-        file is missing or invalid."""
-        return cls(FcmSettings())  # type: ignore[call-arg]
 
     async def send(self, message: OutgoingMessage) -> Receipt:
         """Push to each device token in turn; the names FCM gave the accepted messages, joined by

@@ -28,8 +28,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
-from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.providers import http
 from activities.providers.base import (
@@ -39,6 +37,7 @@ from activities.providers.base import (
     TransientProviderError,
 )
 from activities.providers.feedback import DeliveryFeedback, FeedbackKind, InboundWebhook
+from activities.providers.settings import SendGridSettings
 
 SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
 TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp"
@@ -79,26 +78,6 @@ _KINDS: dict[str, FeedbackKind] = {
 }
 
 
-class SendGridSettings(BaseSettings):
-    """SendGrid account, sender and Event Webhook key (`OVERTURE_SENDGRID_*`)."""
-
-    model_config = SettingsConfigDict(env_prefix="OVERTURE_SENDGRID_", env_file=".env", extra="ignore")
-
-    api_key: SecretStr
-    from_address: str  # e.g. "Acme <hello@acme.test>"
-    base_url: str = "https://api.sendgrid.com"
-    webhook_public_key: str | None = None  # base64 DER ECDSA key of the "Signed Event Webhook"
-    webhook_tolerance_seconds: int = 600
-    timeout_seconds: float | None = None  # None: the shared default of activities/channels/http.py
-
-    @field_validator("from_address")
-    @classmethod
-    def _has_an_address(cls, value: str) -> str:
-        if "@" not in email.utils.parseaddr(value)[1]:
-            raise ValueError('must contain an email address, e.g. "Acme <hello@acme.test>"')
-        return value
-
-
 class SendGridProvider:
     """Sends email through SendGrid's v3 Mail Send API."""
 
@@ -114,11 +93,6 @@ class SendGridProvider:
         self._client = http.http_client(headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"})
         if settings.timeout_seconds is not None:
             self._client.timeout = httpx.Timeout(settings.timeout_seconds)
-
-    @classmethod
-    def from_env(cls) -> SendGridProvider:
-        """The provider configured by `OVERTURE_SENDGRID_*` (or `.env`)."""
-        return cls(SendGridSettings())  # type: ignore[call-arg]
 
     async def send(self, message: OutgoingMessage) -> Receipt:
         """Hand the message to SendGrid; its `X-Message-Id` is the receipt."""
@@ -218,9 +192,8 @@ class SendGridFeedback:
         self._tolerance = tolerance_seconds
 
     @classmethod
-    def from_env(cls) -> SendGridFeedback:
-        """The parser for the key configured by `OVERTURE_SENDGRID_*` (or `.env`)."""
-        settings = SendGridSettings()  # type: ignore[call-arg]
+    def configured(cls, settings: SendGridSettings) -> SendGridFeedback:
+        """The parser for the Event Webhook key of the SendGrid section."""
         return cls(settings.webhook_public_key, settings.webhook_tolerance_seconds)
 
     def verify(self, webhook: InboundWebhook, now: float | None = None) -> bool:

@@ -16,8 +16,7 @@ bot token and the webhook URL are secrets and never appear in an error reason.
 from __future__ import annotations
 
 import httpx
-from pydantic import SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 
 from activities.providers import http
 from activities.providers.base import (
@@ -26,6 +25,7 @@ from activities.providers.base import (
     Receipt,
     TransientProviderError,
 )
+from activities.providers.settings import SlackSettings
 
 # chat.postMessage error codes worth retrying (https://api.slack.com/methods/chat.postMessage);
 # every other code (channel_not_found, invalid_auth, is_archived, msg_too_long, ...) is permanent.
@@ -33,24 +33,6 @@ TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "s
 # Slack says of these that "some aspect of the operation" may have succeeded before the error.
 MAYBE_POSTED_ERRORS = frozenset({"internal_error", "fatal_error"})
 WEBHOOK_RECEIPT = "webhook"
-
-
-class SlackSettings(BaseSettings):
-    """How to post to Slack (`OVERTURE_SLACK_*`): a bot token (chat.postMessage, to any member
-    or channel) and/or an incoming webhook URL (one fixed channel)."""
-
-    model_config = SettingsConfigDict(env_prefix="OVERTURE_SLACK_", env_file=".env", extra="ignore")
-
-    bot_token: SecretStr | None = None  # xoxb-..., with the chat:write scope (and im:write for DMs)
-    webhook_url: SecretStr | None = None  # https://hooks.slack.com/services/T.../B.../...
-    base_url: str = "https://slack.com/api"
-    timeout_seconds: float | None = None  # None: the shared default of activities/channels/http.py
-
-    @model_validator(mode="after")
-    def _has_a_way_to_post(self) -> SlackSettings:
-        if self.bot_token is None and self.webhook_url is None:
-            raise ValueError("set bot_token (OVERTURE_SLACK_BOT_TOKEN) or webhook_url (OVERTURE_SLACK_WEBHOOK_URL)")
-        return self
 
 
 class SlackProvider:
@@ -66,11 +48,6 @@ class SlackProvider:
         self._client = http.http_client()
         if settings.timeout_seconds is not None:
             self._client.timeout = httpx.Timeout(settings.timeout_seconds)
-
-    @classmethod
-    def from_env(cls) -> SlackProvider:
-        """The provider configured by `OVERTURE_SLACK_*` (or `.env`)."""
-        return cls(SlackSettings())
 
     async def send(self, message: OutgoingMessage) -> Receipt:
         """Post the message's text; the receipt is `channel:ts` (bot token) or `webhook`."""

@@ -14,12 +14,8 @@ import re
 import ssl
 from contextlib import suppress
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Literal
 
 import aiosmtplib
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.providers.base import (
     OutgoingMessage,
@@ -28,6 +24,7 @@ from activities.providers.base import (
     Receipt,
     TransientProviderError,
 )
+from activities.providers.settings import SmtpSettings
 
 # Quoted-printable or base64 for anything non-ASCII, so any server takes it (no 8BITMIME needed).
 _POLICY = email.policy.SMTP.clone(cte_type="7bit")
@@ -43,24 +40,6 @@ _REFUSED: tuple[tuple[type[Exception], str], ...] = (
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
 
 
-class SmtpSettings(BaseSettings):
-    """Where and how to reach the mail server (`OVERTURE_SMTP_*`)."""
-
-    model_config = SettingsConfigDict(env_prefix="OVERTURE_SMTP_", env_file=".env", extra="ignore")
-
-    host: str = "localhost"
-    port: int = 587
-    username: str | None = None
-    password: SecretStr | None = None
-    security: Literal["starttls", "tls", "none"] = Field(
-        default="starttls", description='"starttls" (port 587), "tls" (implicit TLS, port 465) or "none".'
-    )
-    tls_verify: bool = Field(default=True, description="Check the server's certificate and name.")
-    ca_file: Path | None = Field(default=None, description="Trust this CA bundle instead of the system's.")
-    from_address: str = Field(description='The sender, e.g. "Acme <hello@acme.test>".')
-    timeout: float = Field(default=30.0, description="Seconds to wait for the server at each step.")
-
-
 class SmtpProvider:
     """Sends email over SMTP, one connection per message."""
 
@@ -74,11 +53,6 @@ class SmtpProvider:
         if "@" not in self._sender:
             raise ValueError("OVERTURE_SMTP_FROM_ADDRESS must contain an email address")
         self._tls_context = _tls_context(settings) if settings.security != "none" else None
-
-    @classmethod
-    def from_env(cls) -> SmtpProvider:
-        """The provider configured by `OVERTURE_SMTP_*` (or `.env`)."""
-        return cls(SmtpSettings())  # type: ignore[call-arg]
 
     def message_id(self, idempotency_key: str) -> str:
         """The Message-ID for a delivery: the same key always gives the same id, on the sender's

@@ -18,8 +18,7 @@ import re
 from urllib.parse import parse_qsl
 
 import httpx
-from pydantic import SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 
 from activities.providers import http
 from activities.providers.base import (
@@ -29,8 +28,8 @@ from activities.providers.base import (
     TransientProviderError,
 )
 from activities.providers.feedback import DeliveryFeedback, FeedbackKind, InboundWebhook
+from activities.providers.settings import TwilioSettings
 
-E164 = re.compile(r"\+[1-9]\d{1,14}")
 WHATSAPP_PREFIX = "whatsapp:"
 
 # Anything that looks like a phone number: 7 or more digits, maybe with +, spaces, dots, dashes, brackets.
@@ -43,36 +42,6 @@ _PHONE_LIKE = re.compile(r"\+?\d(?:[\s().-]*\d){6,}")
 PERMANENT_FAILURE_CODES = frozenset({"21211", "21614", "30005", "30006"})
 # The recipient replied STOP: Twilio blocks further messages, and so should we (a complaint).
 UNSUBSCRIBED_CODE = "21610"
-
-
-class TwilioSettings(BaseSettings):
-    """Twilio account and senders (`OVERTURE_TWILIO_*`). SMS goes from `from_number` and/or the
-    Messaging Service; WhatsApp from `whatsapp_from` (or the Messaging Service, if it has a
-    WhatsApp sender)."""
-
-    model_config = SettingsConfigDict(env_prefix="OVERTURE_TWILIO_", env_file=".env", extra="ignore")
-
-    account_sid: str
-    auth_token: SecretStr
-    base_url: str = "https://api.twilio.com"
-    from_number: str | None = None
-    messaging_service_sid: str | None = None
-    whatsapp_from: str | None = None
-    status_callback_url: str | None = None
-    timeout_seconds: float | None = None  # None: the shared default of activities/channels/http.py
-
-    @field_validator("from_number", "whatsapp_from")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not E164.fullmatch(value):
-            raise ValueError("must be a phone number in E.164 form, e.g. +4915123456789")
-        return value
-
-    @model_validator(mode="after")
-    def _has_a_sender(self) -> TwilioSettings:
-        if not (self.from_number or self.messaging_service_sid or self.whatsapp_from):
-            raise ValueError("set from_number, messaging_service_sid or whatsapp_from")
-        return self
 
 
 class TwilioProvider:
@@ -88,11 +57,6 @@ class TwilioProvider:
         self._client = http.http_client(auth=(settings.account_sid, settings.auth_token.get_secret_value()))
         if settings.timeout_seconds is not None:
             self._client.timeout = httpx.Timeout(settings.timeout_seconds)
-
-    @classmethod
-    def from_env(cls) -> TwilioProvider:
-        """The provider configured by `OVERTURE_TWILIO_*` (or `.env`)."""
-        return cls(TwilioSettings())  # type: ignore[call-arg]
 
     async def send(self, message: OutgoingMessage) -> Receipt:
         """Create the message at Twilio; its SID (`SM...`) is the receipt."""
@@ -168,9 +132,9 @@ class TwilioFeedback:
         self._key = auth_token.get_secret_value().encode()
 
     @classmethod
-    def from_env(cls) -> TwilioFeedback:
-        """The parser for the account configured by `OVERTURE_TWILIO_*` (or `.env`)."""
-        return cls(TwilioSettings().auth_token)  # type: ignore[call-arg]
+    def configured(cls, settings: TwilioSettings) -> TwilioFeedback:
+        """The parser for the auth token of the Twilio section."""
+        return cls(settings.auth_token)
 
     def verify(self, webhook: InboundWebhook) -> bool:
         """True if X-Twilio-Signature matches the URL and form parameters, signed with our token."""

@@ -19,56 +19,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 
 from activities.providers import http
 from activities.providers.base import OutgoingMessage, PermanentProviderError, Receipt
+from activities.providers.settings import WebhookSettings
+from activities.providers.settings import webhook_secret_key as secret_key
 
-SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
 EVENT_TYPE = "overture.message"
 DEFAULT_TOLERANCE = timedelta(minutes=5)
-
-
-class WebhookSettings(BaseSettings):
-    """The company's endpoint and the secret its requests are signed with (`OVERTURE_WEBHOOK_*`)."""
-
-    # hide_input_in_errors: a mistyped secret must not show up in the validation error (or the logs).
-    model_config = SettingsConfigDict(
-        env_prefix="OVERTURE_WEBHOOK_", env_file=".env", extra="ignore", hide_input_in_errors=True
-    )
-
-    url: str
-    secret: SecretStr  # "whsec_<base64>", as Standard Webhooks tools generate it
-    timeout_seconds: float | None = None  # None: the shared default of activities/channels/http.py
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL, e.g. https://hooks.acme.test/overture")
-        return value
-
-    @field_validator("secret")
-    @classmethod
-    def _whsec(cls, value: SecretStr) -> SecretStr:
-        secret_key(value)  # raises ValueError, which pydantic reports as a validation error
-        return value
-
-
-def secret_key(secret: str | SecretStr) -> bytes:
-    """The HMAC key a `whsec_<base64>` secret stands for; ValueError if it is not one."""
-    text = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-    if not text.startswith(SECRET_PREFIX):
-        raise ValueError(f"the secret must start with {SECRET_PREFIX!r} (whsec_<base64>)")
-    try:
-        key = base64.b64decode(text.removeprefix(SECRET_PREFIX), validate=True)
-    except ValueError as error:  # binascii.Error is a ValueError
-        raise ValueError("the part after 'whsec_' must be base64") from error
-    if not key:
-        raise ValueError("the secret is empty")
-    return key
 
 
 def sign(secret_bytes: bytes, msg_id: str, timestamp: int, body: bytes | str) -> str:
@@ -123,11 +83,6 @@ class WebhookProvider:
         self._client = http.http_client()
         if settings.timeout_seconds is not None:
             self._client.timeout = httpx.Timeout(settings.timeout_seconds)
-
-    @classmethod
-    def from_env(cls) -> WebhookProvider:
-        """The provider configured by `OVERTURE_WEBHOOK_*` (or `.env`)."""
-        return cls(WebhookSettings())  # type: ignore[call-arg]
 
     def payload(self, message: OutgoingMessage, now: datetime | None = None) -> dict[str, object]:
         """The JSON document the endpoint receives for one message."""

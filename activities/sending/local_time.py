@@ -8,6 +8,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from workflows.timing import QuietHours
 
 
+def check_timezone(name: str) -> str:
+    """`name` if it is an IANA time zone this machine knows; ValueError saying so otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown IANA time zone {name!r}") from error
+    return name
+
+
 def customer_zone(name: str | None, default: str) -> ZoneInfo:
     """The customer's zone, or `default` when the profile has none (or an unknown one)."""
     for candidate in (name, default):

@@ -18,13 +18,19 @@ from typing import Any
 from liquid import BoundTemplate, Environment, FalsyStrictUndefined
 from liquid.exceptions import LiquidError
 
-PARTS: Mapping[str, tuple[str, ...]] = {
-    "email": ("subject", "text", "html"),
-    "push": ("subject", "text"),
-    "in_app": ("subject", "text", "html"),
-}
-REQUIRED: Mapping[str, tuple[str, ...]] = {"email": ("subject", "text")}
-DEFAULT_PARTS = ("text",)
+from workflows.channels import CHANNELS
+
+DEFAULT_PARTS = ("text",)  # a directory that is no channel of the catalogue
+
+
+def parts_of(channel: str) -> tuple[str, ...]:
+    """The template parts `channel` has (workflows/channels.py)."""
+    return CHANNELS[channel].parts if channel in CHANNELS else DEFAULT_PARTS
+
+
+def required_parts_of(channel: str) -> tuple[str, ...]:
+    """The parts a template of `channel` cannot do without."""
+    return CHANNELS[channel].required_parts if channel in CHANNELS else DEFAULT_PARTS
 
 
 class TemplateError(Exception):
@@ -75,10 +81,8 @@ class TemplateStore:
             return [f"{path}: name it <template>.<part>[.<locale>].liquid"]
         channel = path.parent.name
         name, part = pieces[0], pieces[1]
-        if part not in PARTS.get(channel, DEFAULT_PARTS):
-            return [
-                f"{path}: {channel} templates have parts {', '.join(PARTS.get(channel, DEFAULT_PARTS))}, not {part!r}"
-            ]
+        if part not in parts_of(channel):
+            return [f"{path}: {channel} templates have parts {', '.join(parts_of(channel))}, not {part!r}"]
         key = _Key(channel, name, part, pieces[2].lower() if len(pieces) == 3 else "")
         if key in self._templates:
             return []  # an earlier directory overrides this one
@@ -91,15 +95,15 @@ class TemplateStore:
 
     def has(self, channel: str, name: str) -> bool:
         """True if a default-locale template `name` exists for `channel`."""
-        return all(_Key(channel, name, part, "") in self._templates for part in REQUIRED.get(channel, DEFAULT_PARTS))
+        return all(_Key(channel, name, part, "") in self._templates for part in required_parts_of(channel))
 
     def render(self, channel: str, name: str, locale: str | None, context: Mapping[str, Any]) -> Rendered:
         """Render every part of template `name` for `channel` in the closest locale."""
         parts: dict[str, str] = {}
-        for part in PARTS.get(channel, DEFAULT_PARTS):
+        for part in parts_of(channel):
             template = self._find(channel, name, part, locale)
             if template is None:
-                if part in REQUIRED.get(channel, DEFAULT_PARTS):
+                if part in required_parts_of(channel):
                     raise TemplateError(f"no {channel} template {name!r} with a {part!r} part")
                 continue
             try:

@@ -6,12 +6,14 @@ from sqlmodel import select
 
 from activities.store.database import Database
 from activities.store.tables import Suppression
+from workflows.channels import CHANNELS
 
 
 def normalize(channel: str, address: str) -> str:
     """One spelling per address: emails compare case-insensitively, WhatsApp/SMS numbers bare."""
     address = address.strip()
-    if channel == "email":
+    kind = CHANNELS[channel].address if channel in CHANNELS else None
+    if kind == "email":
         return address.lower()
     return address.removeprefix("whatsapp:")
 

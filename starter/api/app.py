@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = prepared or await Services.open(settings or Settings())
+        app.state.services = prepared or await Services.open(settings or Settings.load())
         try:
             yield
         finally:

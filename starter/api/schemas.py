@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from workflows.messages import CHANNELS
+from activities.sending.local_time import check_timezone
+from workflows.channels import CHANNEL_NAMES
 from workflows.spec import JourneySpec
 
 CUSTOMER_ID = Field(
@@ -48,13 +48,7 @@ class CustomerIn(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown IANA time zone {value!r}") from error
-        return value
+        return None if value is None else check_timezone(value)
 
     @field_validator("locale")
     @classmethod
@@ -174,13 +168,13 @@ class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["subscribed", "unsubscribed"]
-    channel: str | None = Field(default=None, description=f"One of {', '.join(CHANNELS)}; none = every channel.")
+    channel: str | None = Field(default=None, description=f"One of {', '.join(CHANNEL_NAMES)}; none = every channel.")
 
     @field_validator("channel")
     @classmethod
     def _known_channel(cls, value: str | None) -> str | None:
-        if value is not None and value not in CHANNELS:
-            raise ValueError(f"unknown channel {value!r}; one of {', '.join(CHANNELS)}")
+        if value is not None and value not in CHANNEL_NAMES:
+            raise ValueError(f"unknown channel {value!r}; one of {', '.join(CHANNEL_NAMES)}")
         return value
 
 

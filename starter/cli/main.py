@@ -23,7 +23,7 @@ from activities.providers.registry import ProviderConfigError
 from activities.sending.templates import TemplateError
 from starter.cli.client import OvertureClient, OvertureError
 from starter.config.logs import configure_logging
-from starter.config.settings import Settings
+from starter.config.settings import Settings, SettingsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,9 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = Settings()
-    except ValidationError as error:
-        print(f"error: invalid settings (OVERTURE_* variables or .env):\n{error}", file=sys.stderr)
+        settings = Settings.load()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     try:
         return int(args.handler(args, settings) or 0)

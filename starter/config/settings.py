@@ -1,37 +1,60 @@
-"""Settings for every Overture process, from the environment (prefix `OVERTURE_`) or `.env`."""
+"""The settings tree: everything configurable, read once per process from the environment
+(prefix `OVERTURE_`) and `.env`, validated, then handed to whatever needs it.
+
+Flat variables map to fields (`OVERTURE_TASK_QUEUE` -> `task_queue`). Two groups are read by
+name pattern instead: `OVERTURE_<CHANNEL>_PROVIDERS` (one per channel of workflows/channels.py)
+into `channel_providers`, and `OVERTURE_<PROVIDER>_<FIELD>` into that provider's section of
+`providers` (activities/providers/settings.py). Nothing else reads the environment.
+"""
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+from activities.providers.registry import CONFIGURED, KNOWN
+from activities.providers.settings import SECTIONS, ProviderSettings
 from activities.sending.caps import FrequencyCap, parse_caps
+from activities.sending.local_time import check_timezone
+from workflows.channels import CHANNELS
 from workflows.timing import QuietHours
 
-
-def parse_topic_defaults(text: str) -> dict[str, str]:
-    """`"marketing=unsubscribed,product=subscribed"` -> {topic: status}; ValueError when malformed."""
-    defaults = {}
-    for part in filter(None, (piece.strip() for piece in text.split(","))):
-        topic, eq, status = part.partition("=")
-        if not eq or status.strip() not in ("subscribed", "unsubscribed"):
-            raise ValueError(f"topic default {part!r} is not like marketing=subscribed")
-        defaults[topic.strip()] = status.strip()
-    return defaults
-
-
+PREFIX = "OVERTURE_"
+_ISOLATED: ContextVar[bool] = ContextVar("overture_isolated_settings", default=False)
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "journeys" / "templates"
+ConsentStatus = Literal["subscribed", "unsubscribed"]
+
+
+def _known_providers(names: list[str]) -> list[str]:
+    unknown = [name for name in names if name not in KNOWN]
+    if unknown:
+        raise ValueError(f"unknown provider {unknown[0]!r}; known: {', '.join(sorted(KNOWN))}")
+    if not names:
+        raise ValueError("lists no provider")
+    return names
+
+
+class SettingsError(ValueError):
+    """The settings are invalid; the message names each variable and what is wrong with it."""
 
 
 class Settings(BaseSettings):
     """Everything configurable, with defaults that run the dev stack on one machine."""
 
-    model_config = SettingsConfigDict(env_prefix="OVERTURE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     # Temporal
     temporal_address: str = "localhost:7233"
@@ -47,25 +70,27 @@ class Settings(BaseSettings):
 
     # Customers' clocks
     default_timezone: str = "UTC"
-    quiet_hours: str | None = Field(default=None, description='Global quiet window in local time, e.g. "21:00-08:00".')
+    quiet_hours: Annotated[QuietHours | None, NoDecode] = Field(
+        default=None, description='Global quiet window in local time, e.g. "21:00-08:00".'
+    )
 
-    # Sending: providers per channel, in failover order (see README, "Channels")
-    email_providers: Annotated[list[str], NoDecode] = ["outbox"]
-    sms_providers: Annotated[list[str], NoDecode] = ["outbox"]
-    whatsapp_providers: Annotated[list[str], NoDecode] = ["outbox"]
-    push_providers: Annotated[list[str], NoDecode] = ["outbox"]
-    webhook_providers: Annotated[list[str], NoDecode] = ["outbox"]
-    chat_providers: Annotated[list[str], NoDecode] = ["outbox"]
-    in_app_providers: Annotated[list[str], NoDecode] = ["inbox"]
+    # Sending: providers per channel in failover order, and each provider's own section
+    channel_providers: dict[str, Annotated[list[str], AfterValidator(_known_providers)]] = Field(
+        default_factory=lambda: {name: list(channel.default_providers) for name, channel in CHANNELS.items()},
+        description="OVERTURE_<CHANNEL>_PROVIDERS, e.g. OVERTURE_EMAIL_PROVIDERS=sendgrid,smtp.",
+    )
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
     provider_attempts: int = Field(default=3, ge=1, description="Transient failures before the next provider.")
 
     # Consent and caps
-    topic_defaults: str = Field(
-        default="marketing=subscribed,product=subscribed",
+    topic_defaults: Annotated[dict[str, ConsentStatus], NoDecode] = Field(
+        default={"marketing": "subscribed", "product": "subscribed"},
         description="Status of customers who never chose, per topic: topic=subscribed|unsubscribed.",
     )
-    default_consent: Literal["subscribed", "unsubscribed"] = "subscribed"
-    frequency_caps: str = Field(default="", description='e.g. "marketing=3/7d,product=10/1d"')
+    default_consent: ConsentStatus = "subscribed"
+    frequency_caps: Annotated[dict[str, FrequencyCap], NoDecode] = Field(
+        default_factory=dict, description='e.g. "marketing=3/7d,product=10/1d"'
+    )
     secret_key: SecretStr | None = Field(default=None, description="Signs unsubscribe links; set it in production.")
     public_url: str = Field(default="", description="Base URL of the API as customers reach it (links).")
 
@@ -84,59 +109,103 @@ class Settings(BaseSettings):
     dev_temporal_port: int = 7233
     dev_ui_port: int = 8233
 
-    @field_validator(
-        "journey_modules",
-        "template_dirs",
-        "email_providers",
-        "sms_providers",
-        "whatsapp_providers",
-        "push_providers",
-        "webhook_providers",
-        "chat_providers",
-        "in_app_providers",
-        mode="before",
-    )
+    @classmethod
+    def load(cls) -> Self:
+        """The process's settings from the environment and `.env`; SettingsError naming every
+        bad variable (never a raw validation dump)."""
+        try:
+            return cls()
+        except ValidationError as error:
+            raise SettingsError(describe(error)) from None
+
+    @classmethod
+    def isolated(cls, **values: Any) -> Self:
+        """Settings from `values` and the defaults only, ignoring the environment and `.env`
+        (tests, benches, simulations). TypeError for a name that is no setting."""
+        unknown = sorted(set(values) - set(cls.model_fields))
+        if unknown:
+            raise TypeError(f"no such setting: {', '.join(unknown)}")
+        token = _ISOLATED.set(True)
+        try:
+            return cls(**values)
+        finally:
+            _ISOLATED.reset(token)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, plus the grouped variables (environment over `.env`); only the
+        given values for `isolated` settings."""
+        if _ISOLATED.get():
+            return (init_settings,)
+        variables = {**_variables_of(dotenv_settings), **_variables_of(env_settings)}
+        grouped = _GroupedVariables(settings_cls, variables)
+        return init_settings, env_settings, dotenv_settings, grouped, file_secret_settings
+
+    @field_validator("journey_modules", "template_dirs", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+        return _comma_list(value) if isinstance(value, str) else value
 
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown IANA time zone {value!r}") from error
+        return check_timezone(value)
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet_window(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return QuietHours.parse(value) if value.strip() else None
         return value
 
-    @field_validator("quiet_hours")
+    @field_validator("frequency_caps", mode="before")
     @classmethod
-    def _quiet_window(cls, value: str | None) -> str | None:
-        if value:
-            QuietHours.parse(value)  # raises with the reason
-        return value or None
+    def _caps(cls, value: Any) -> Any:
+        return parse_caps(value) if isinstance(value, str) else value
 
-    @property
-    def quiet_window(self) -> QuietHours | None:
-        """The global quiet hours, parsed."""
-        return QuietHours.parse(self.quiet_hours) if self.quiet_hours else None
-
-    @field_validator("frequency_caps")
+    @field_validator("topic_defaults", mode="before")
     @classmethod
-    def _caps(cls, value: str) -> str:
-        parse_caps(value)  # raises with the bad part named
-        return value
+    def _defaults(cls, value: Any) -> Any:
+        return parse_topic_defaults(value) if isinstance(value, str) else value
 
-    @field_validator("topic_defaults")
+    @field_validator("channel_providers", mode="after")
     @classmethod
-    def _defaults(cls, value: str) -> str:
-        parse_topic_defaults(value)
-        return value
+    def _known_channels_and_providers(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        lists = {name: list(channel.default_providers) for name, channel in CHANNELS.items()}
+        for channel, names in value.items():
+            if channel not in CHANNELS:
+                raise ValueError(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
+            lists[channel] = names
+        return lists
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_of_used_providers(cls, data: Any) -> Any:
+        """A provider a channel names must be configured: give it an empty section, so its
+        required variables are reported missing now rather than at the first send."""
+        if not isinstance(data, dict):
+            return data
+        lists = data.get("channel_providers") or {}
+        used = {name for names in lists.values() if isinstance(names, list) for name in names if name in CONFIGURED}
+        if not used:
+            return data
+        providers = data.get("providers")
+        if isinstance(providers, ProviderSettings):
+            providers = providers.model_dump(exclude_unset=True)
+        sections = dict(providers or {})
+        for name in used:
+            sections.setdefault(name, {})
+        return {**data, "providers": sections}
 
     @model_validator(mode="after")
-    def _default_urls(self) -> Settings:
+    def _default_urls(self) -> Self:
         if not self.api_url:
             self.api_url = f"http://localhost:{self.api_port}"
         if not self.public_url:
@@ -144,41 +213,86 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def providers_by_channel(self) -> dict[str, list[str]]:
-        """The configured provider names of every channel, in failover order."""
-        return {
-            "email": self.email_providers,
-            "sms": self.sms_providers,
-            "whatsapp": self.whatsapp_providers,
-            "push": self.push_providers,
-            "webhook": self.webhook_providers,
-            "chat": self.chat_providers,
-            "in_app": self.in_app_providers,
-        }
-
-    @property
-    def caps(self) -> dict[str, FrequencyCap]:
-        """Frequency caps by topic."""
-        return parse_caps(self.frequency_caps)
-
-    @property
-    def consent_defaults(self) -> dict[str, str]:
-        """Subscription status by topic for customers who never chose."""
-        return parse_topic_defaults(self.topic_defaults)
-
-    def signing_key(self) -> bytes:
-        """The secret for unsubscribe links: OVERTURE_SECRET_KEY, else one generated once into
-        the state directory (fine for one machine; set the variable when several share links)."""
-        if self.secret_key is not None:
-            return self.secret_key.get_secret_value().encode()
-        path = self.state_dir / "secret_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip().encode()
-
-    @property
     def temporal_server_db(self) -> Path:
         """The dev server's SQLite file: journeys survive restarts of `overture dev`."""
         return self.state_dir / "temporal.db"
+
+
+class _GroupedVariables(PydanticBaseSettingsSource):
+    """`OVERTURE_<CHANNEL>_PROVIDERS` and `OVERTURE_<PROVIDER>_<FIELD>`, which no single field names."""
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str | None]) -> None:
+        super().__init__(settings_cls)
+        prefix = PREFIX.lower()
+        self._variables: dict[str, str] = {
+            name.lower().removeprefix(prefix): value
+            for name, value in variables.items()
+            if name.lower().startswith(prefix) and value is not None
+        }
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: this source answers for whole groups in `__call__`."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        lists_keys = {f"{channel}_providers": channel for channel in CHANNELS}
+        lists = {
+            channel: _comma_list(self._variables[key]) for key, channel in lists_keys.items() if key in self._variables
+        }
+        sections: dict[str, dict[str, str]] = {}
+        for name in SECTIONS:
+            start = f"{name}_"
+            section = {
+                key.removeprefix(start): value
+                for key, value in self._variables.items()
+                if key.startswith(start) and key not in lists_keys
+            }
+            if section:
+                sections[name] = section
+        grouped: dict[str, Any] = {}
+        if lists:
+            grouped["channel_providers"] = lists
+        if sections:
+            grouped["providers"] = sections
+        return grouped
+
+
+def parse_topic_defaults(text: str) -> dict[str, ConsentStatus]:
+    """`"marketing=unsubscribed,product=subscribed"` -> {topic: status}; ValueError when malformed."""
+    defaults: dict[str, ConsentStatus] = {}
+    for part in _comma_list(text):
+        topic, eq, status = part.partition("=")
+        cleaned = status.strip()
+        if not eq or cleaned not in ("subscribed", "unsubscribed"):
+            raise ValueError(f"topic default {part!r} is not like marketing=subscribed")
+        defaults[topic.strip()] = "subscribed" if cleaned == "subscribed" else "unsubscribed"
+    return defaults
+
+
+def describe(error: ValidationError) -> str:
+    """One line per problem, naming the variable to fix: `OVERTURE_SMTP_FROM_ADDRESS: Field required`."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"  {variable_name(problem['loc'])}: {message}")
+    return "invalid settings (OVERTURE_* variables or .env):\n" + "\n".join(lines)
+
+
+def variable_name(location: tuple[int | str, ...]) -> str:
+    """The environment variable a validation error's location stands for."""
+    parts = [str(part) for part in location]
+    if parts[:1] == ["channel_providers"] and len(parts) > 1 and parts[1] in CHANNELS:
+        return CHANNELS[parts[1]].providers_variable
+    if parts[:1] == ["providers"] and len(parts) > 2:
+        return f"{PREFIX}{parts[1]}_{parts[2]}".upper()
+    if parts[:1] == ["providers"] and len(parts) == 2:
+        return f"{PREFIX}{parts[1]}_*".upper()
+    return f"{PREFIX}{parts[0]}".upper() if parts else PREFIX + "*"
+
+
+def _variables_of(source: PydanticBaseSettingsSource) -> Mapping[str, str | None]:
+    return source.env_vars if isinstance(source, (EnvSettingsSource, DotEnvSettingsSource)) else {}
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]

@@ -47,7 +47,7 @@ async def run_dev_stack(settings: Settings) -> None:
     try:
         client = await server.ready()
         services = await Services.open(settings, client=client, registry=registry)
-        worker = build_worker(client, settings, registry, services.database)
+        worker = build_worker(client, settings, registry, services.stores.database)
         api = _EmbeddedApiServer(
             uvicorn.Config(
                 create_app(prepared=services), host=settings.api_host, port=settings.api_port, log_config=None

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import select
 from temporalio.testing import ActivityEnvironment
 
 from activities.providers.outbox import OutboxProvider
-from activities.send_message import MessagingActivities, SendRules
+from activities.send_message import MessagingActivities
 from activities.sending.caps import FrequencyCap
 from activities.store.customers import CustomerStore
 from activities.store.database import Database
@@ -23,13 +24,10 @@ from workflows.types import SendResult
 NOW = "2026-11-24T10:00:00+00:00"
 
 
-def messaging_with(database: Database, **rules: object) -> MessagingActivities:
+def messaging_with(database: Database, **settings: Any) -> MessagingActivities:
     outbox = OutboxProvider(database)
     return make_messaging(
-        database,
-        {"email": [outbox], "sms": [outbox]},
-        rules=SendRules(**rules),  # type: ignore[arg-type]
-        topic_defaults={"newsletter": UNSUBSCRIBED},
+        database, {"email": [outbox], "sms": [outbox]}, topic_defaults={"newsletter": UNSUBSCRIBED}, **settings
     )
 
 
@@ -110,7 +108,7 @@ async def test_an_invalid_stored_address_is_skipped_not_sent(database: Database)
 
 
 async def test_the_cap_counts_across_journeys_in_a_rolling_window(database: Database) -> None:
-    messaging = messaging_with(database, caps={"marketing": FrequencyCap(limit=2, window=timedelta(days=7))})
+    messaging = messaging_with(database, frequency_caps={"marketing": FrequencyCap(limit=2, window=timedelta(days=7))})
     await customer(database)
     day = datetime.fromisoformat(NOW)
 
@@ -129,7 +127,7 @@ async def test_the_cap_counts_across_journeys_in_a_rolling_window(database: Data
 
 
 async def test_two_journeys_racing_for_the_last_slot_cannot_both_pass(database: Database) -> None:
-    messaging = messaging_with(database, caps={"marketing": FrequencyCap(limit=1, window=timedelta(days=1))})
+    messaging = messaging_with(database, frequency_caps={"marketing": FrequencyCap(limit=1, window=timedelta(days=1))})
     for index in range(5):
         await customer(database, f"racer-{index}")
 
@@ -148,7 +146,7 @@ async def test_two_journeys_racing_for_the_last_slot_cannot_both_pass(database: 
 
 
 async def test_a_settled_send_is_not_capped_again_on_retry(database: Database) -> None:
-    messaging = messaging_with(database, caps={"marketing": FrequencyCap(limit=1, window=timedelta(days=1))})
+    messaging = messaging_with(database, frequency_caps={"marketing": FrequencyCap(limit=1, window=timedelta(days=1))})
     await customer(database)
 
     first = await send(messaging, "k1", topic="marketing")

@@ -13,7 +13,6 @@ from sqlmodel import select
 from activities.providers.outbox import OutboxProvider
 from activities.providers.smtp import SmtpProvider, SmtpSettings
 from activities.providers.twilio import TwilioProvider, TwilioSettings
-from activities.send_message import SendRules
 from activities.store.customers import CustomerStore
 from activities.store.database import Database
 from activities.store.deliveries import DeliveryLedger
@@ -37,7 +36,6 @@ def twilio_provider(
 ) -> TwilioProvider:
     return TwilioProvider(
         TwilioSettings(
-            _env_file=None,  # type: ignore[call-arg]
             account_sid=fake.account_sid,
             auth_token=SecretStr(token or fake.auth_token),
             base_url=base_url,
@@ -113,11 +111,9 @@ async def test_transient_errors_are_retried_on_the_same_provider(
 async def test_an_unreachable_provider_hands_over_after_its_attempts(database: Database, customer: str) -> None:
     closed_port = free_port()
     smtp = SmtpProvider(
-        SmtpSettings(_env_file=None, host="127.0.0.1", port=closed_port, security="none", from_address="a@acme.test")  # type: ignore[call-arg]
+        SmtpSettings(host="127.0.0.1", port=closed_port, security="none", from_address="a@acme.test")  # type: ignore[call-arg]
     )
-    messaging = make_messaging(
-        database, {"email": [smtp, OutboxProvider(database)]}, rules=SendRules(attempts_per_provider=2)
-    )
+    messaging = make_messaging(database, {"email": [smtp, OutboxProvider(database)]}, provider_attempts=2)
 
     result, retries = await send_with_retries(messaging, send_request("k1"))
 

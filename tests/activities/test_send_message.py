@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.journey_support import JourneySupportActivities
 from activities.providers.outbox import OutboxProvider
-from activities.send_message import MessagingActivities, SendRules
+from activities.send_message import MessagingActivities
 from activities.store.customers import CustomerStore
 from activities.store.database import Database
 from activities.store.deliveries import DeliveryLedger
@@ -90,9 +90,7 @@ async def test_unknown_customer_and_missing_address_are_skips(messaging: Messagi
 async def test_global_quiet_hours_hold_marketing_until_morning(database: Database) -> None:
     await CustomerStore(database).upsert("berlin", {"email": "b@example.com", "timezone": "Europe/Berlin"})
     outbox = OutboxProvider(database)
-    messaging = make_messaging(
-        database, {"email": [outbox]}, rules=SendRules(quiet_hours=QuietHours.parse("21:00-08:00"))
-    )
+    messaging = make_messaging(database, {"email": [outbox]}, quiet_hours="21:00-08:00")
     env = ActivityEnvironment()
     late = "2026-11-24T22:30:00+00:00"  # 23:30 in Berlin
 

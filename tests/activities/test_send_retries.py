@@ -16,23 +16,33 @@ from tests.helpers.support import TEST_TEMPLATES, make_settings
 
 
 @pytest.fixture
-async def twilio(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeTwilio]:
+async def twilio_at() -> AsyncIterator[tuple[FakeTwilio, str]]:
     fake = FakeTwilio()
     async with serve(fake.app) as base_url:
-        for name, value in {
-            "ACCOUNT_SID": fake.account_sid,
-            "AUTH_TOKEN": fake.auth_token,
-            "BASE_URL": base_url,
-            "FROM_NUMBER": "+15005550006",
-        }.items():
-            monkeypatch.setenv(f"OVERTURE_TWILIO_{name}", value)
-        yield fake
+        yield fake, base_url
 
 
 @pytest.fixture
-def settings(tmp_path: Path, twilio: FakeTwilio) -> Settings:
+def twilio(twilio_at: tuple[FakeTwilio, str]) -> FakeTwilio:
+    return twilio_at[0]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, twilio_at: tuple[FakeTwilio, str]) -> Settings:
     """The bench's settings: SMS through Twilio only."""
-    return make_settings(tmp_path, sms_providers=["twilio"], template_dirs=[TEST_TEMPLATES, BUNDLED_TEMPLATES])
+    fake, base_url = twilio_at
+    section = {
+        "account_sid": fake.account_sid,
+        "auth_token": fake.auth_token,
+        "base_url": base_url,
+        "from_number": "+15005550006",
+    }
+    return make_settings(
+        tmp_path,
+        channel_providers={"sms": ["twilio"]},
+        providers={"twilio": section},
+        template_dirs=[TEST_TEMPLATES, BUNDLED_TEMPLATES],
+    )
 
 
 async def test_a_flaky_provider_is_retried_by_temporal_until_it_accepts(

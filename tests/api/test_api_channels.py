@@ -15,12 +15,12 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
+from activities.providers.feedback import FeedbackParsers
 from activities.providers.inbox import InboxProvider
 from activities.providers.outbox import OutboxProvider
-from activities.providers.registry import FeedbackParsers
 from activities.providers.sendgrid import SendGridFeedback, SendGridProvider, SendGridSettings
 from activities.providers.twilio import TwilioFeedback, twilio_signature
-from activities.send_message import MessagingActivities, SendRules
+from activities.send_message import MessagingActivities
 from activities.sending.consent import UnsubscribeTokens
 from activities.store.deliveries import DeliveryLedger
 from activities.store.suppressions import SuppressionStore
@@ -60,11 +60,11 @@ def templates(tmp_path: Path) -> Path:
 def messaging_for(stack: ApiStack, templates: Path, **providers: list) -> MessagingActivities:  # type: ignore[type-arg]
     """The send activity on the API's database, signing links with the API's key."""
     return make_messaging(
-        stack.services.database,
-        providers or {"email": [OutboxProvider(stack.services.database)]},
+        stack.services.stores.database,
+        providers or {"email": [OutboxProvider(stack.services.stores.database)]},
+        base=stack.services.settings,
         template_dirs=[templates, BUNDLED_TEMPLATES],
-        rules=SendRules(public_url=stack.base_url),
-        secret=stack.services.settings.signing_key(),
+        public_url=stack.base_url,
     )
 
 
@@ -82,7 +82,7 @@ async def test_unsubscribe_round_trip_from_the_link_in_a_rendered_email(stack: A
     await put_customer(stack)
     messaging = messaging_for(stack, templates)
     assert (await send(messaging, "m1", topic="marketing")).status == "sent"
-    async with stack.services.database.session() as session:
+    async with stack.services.stores.database.session() as session:
         email = await session.get(OutboxMessage, 1)
     assert email is not None
     link = email.headers["List-Unsubscribe"].strip("<>")
@@ -105,17 +105,17 @@ async def test_unsubscribe_round_trip_from_the_link_in_a_rendered_email(stack: A
     receipt = await send(messaging, "t1", topic="transactional")
     assert (after.status, after.reason) == ("skipped", "no_consent")
     assert receipt.status == "sent"
-    async with stack.services.database.session() as session:
+    async with stack.services.stores.database.session() as session:
         transactional = await session.get(OutboxMessage, 2)
     assert transactional is not None and "List-Unsubscribe" not in transactional.headers
 
 
 async def test_forged_and_expired_unsubscribe_tokens_are_refused(stack: ApiStack) -> None:
     await put_customer(stack)
-    tokens = UnsubscribeTokens(stack.services.settings.signing_key())
+    tokens = stack.services.tokens
     good = tokens.sign("c1", "marketing", "email")
     payload, _, signature = good.partition(".")
-    other_customer = UnsubscribeTokens(stack.services.settings.signing_key()).sign("c2", "marketing", "email")
+    other_customer = stack.services.tokens.sign("c2", "marketing", "email")
     forged = f"{other_customer.partition('.')[0]}.{signature}"
     wrong_key = UnsubscribeTokens(b"someone else's secret key").sign("c1", "marketing", "email")
     expired = tokens.sign("c1", "marketing", "email", now=datetime.now(UTC) - timedelta(days=365))
@@ -146,7 +146,7 @@ async def test_subscriptions_are_set_per_topic_and_channel(stack: ApiStack) -> N
     assert bad_channel.status_code == 422 and "fax" in bad_channel.text
     listed = (await stack.http.get("/v1/customers/c1/subscriptions")).json()
     assert sorted((row["channel"], row["status"]) for row in listed) == [("*", "unsubscribed"), ("sms", "subscribed")]
-    status = await stack.services.subscriptions.status("c1", "marketing", "sms")
+    status = await stack.services.stores.subscriptions.status("c1", "marketing", "sms")
     assert status == "subscribed"
 
 
@@ -155,12 +155,13 @@ async def test_sendgrid_events_update_the_delivery_and_a_hard_bounce_suppresses(
 ) -> None:
     await put_customer(stack)
     signer = EventSigner()
-    stack.services.feedback_parsers = FeedbackParsers({"sendgrid": SendGridFeedback(signer.public_key)})
+    stack.services.feedback_parsers = FeedbackParsers(
+        stack.services.settings.providers, {"sendgrid": SendGridFeedback(signer.public_key)}
+    )
     fake = FakeSendGrid()
     async with serve(fake.app) as base_url:
         provider = SendGridProvider(
             SendGridSettings(
-                _env_file=None,  # type: ignore[call-arg]
                 api_key=SecretStr(fake.api_key),
                 from_address="Acme <hello@acme.test>",
                 base_url=base_url,
@@ -189,16 +190,16 @@ async def test_sendgrid_events_update_the_delivery_and_a_hard_bounce_suppresses(
     refused = await stack.http.post(url, content=tampered_body, headers=tampered_headers)
     unsigned = await stack.http.post(url, content=json.dumps(bounce).encode())
     assert refused.status_code == unsigned.status_code == 401
-    assert not await SuppressionStore(stack.services.database).is_suppressed("email", "ada@example.com")
+    assert not await SuppressionStore(stack.services.stores.database).is_suppressed("email", "ada@example.com")
 
     body, headers = signed(bounce)
     applied = await stack.http.post(url, content=body, headers=headers)
 
     assert applied.json() == {"matched": 1, "unmatched": 0, "suppressed": 1}
-    delivery = await DeliveryLedger(stack.services.database).get("k1")
+    delivery = await DeliveryLedger(stack.services.stores.database).get("k1")
     assert delivery is not None and delivery.status == "sent"  # the send's verdict stays
     assert delivery.feedback == "bounced" and delivery.delivered_at is not None and delivery.bounced_at is not None
-    assert await SuppressionStore(stack.services.database).is_suppressed("email", "ADA@example.com")
+    assert await SuppressionStore(stack.services.stores.database).is_suppressed("email", "ADA@example.com")
     [listed] = (await stack.http.get("/v1/customers/c1/messages")).json()
     assert listed["feedback"] == "bounced" and listed["opened_at"] is None
     assert datetime.fromisoformat(listed["delivered_at"]) <= datetime.fromisoformat(listed["bounced_at"])
@@ -207,7 +208,9 @@ async def test_sendgrid_events_update_the_delivery_and_a_hard_bounce_suppresses(
 
 
 async def test_twilio_callbacks_are_verified_against_the_public_url(stack: ApiStack) -> None:
-    stack.services.feedback_parsers = FeedbackParsers({"twilio": TwilioFeedback(SecretStr(TWILIO_TOKEN))})
+    stack.services.feedback_parsers = FeedbackParsers(
+        stack.services.settings.providers, {"twilio": TwilioFeedback(SecretStr(TWILIO_TOKEN))}
+    )
     public = f"{stack.services.settings.public_url}/v1/webhooks/twilio"
     params = [
         ("MessageSid", "SM123"),
@@ -223,17 +226,17 @@ async def test_twilio_callbacks_are_verified_against_the_public_url(stack: ApiSt
         return response.status_code
 
     assert await callback("bm9wZQ==") == 401
-    assert not await SuppressionStore(stack.services.database).is_suppressed("sms", "+4915123456789")
+    assert not await SuppressionStore(stack.services.stores.database).is_suppressed("sms", "+4915123456789")
     assert await callback(signature) == 200
     unknown = await stack.http.post("/v1/webhooks/carrier-pigeon", content=b"{}")
 
-    assert await SuppressionStore(stack.services.database).is_suppressed("sms", "+4915123456789")
+    assert await SuppressionStore(stack.services.stores.database).is_suppressed("sms", "+4915123456789")
     assert unknown.status_code == 404 and "carrier-pigeon" in unknown.text
 
 
 async def test_the_in_app_inbox_lists_and_marks_read(stack: ApiStack, templates: Path) -> None:
     await put_customer(stack)
-    messaging = messaging_for(stack, templates, in_app=[InboxProvider(stack.services.database)])
+    messaging = messaging_for(stack, templates, in_app=[InboxProvider(stack.services.stores.database)])
     result = await send(messaging, "i1", channel="in_app", template="note")
     assert result.status == "sent"
 

@@ -53,7 +53,7 @@ async def test_http_event_starts_the_journey_and_records_the_welcome(stack: ApiS
     assert [(m["journey"], m["template"], m["channel"], m["provider"]) for m in messages] == [
         ("welcome", "welcome", "email", "outbox")
     ]
-    async with stack.services.database.session() as session:
+    async with stack.services.stores.database.session() as session:
         rows = (await session.exec(select(Delivery).where(Delivery.customer_id == customer_id))).all()
     assert [(row.template, row.status) for row in rows] == [("welcome", "sent")]
 
@@ -91,7 +91,7 @@ async def test_one_idempotency_key_means_one_journey_and_one_message(stack: ApiS
     runs = [execution async for execution in dev_client.list_workflows(f"CustomerId = '{customer_id}'")]
     assert len(runs) == 1
     assert len(await sent_messages(stack, customer_id)) == 1
-    async with stack.services.database.session() as session:
+    async with stack.services.stores.database.session() as session:
         events = (await session.exec(select(Event).where(Event.customer_id == customer_id))).all()
     assert len(events) == 1
 
@@ -111,7 +111,7 @@ async def test_an_event_is_kept_while_temporal_is_down_and_routed_when_resent(
         refused = await down.http.post("/v1/events", json=body)
     async with running_stack(dev_client, settings, registry, with_worker=False) as up:
         resent = await up.http.post("/v1/events", json=body)
-        async with up.services.database.session() as session:
+        async with up.services.stores.database.session() as session:
             stored = (await session.exec(select(Event).where(Event.customer_id == "c-outage"))).all()
 
     assert refused.status_code == 503 and "same idempotency_key" in refused.json()["detail"]
@@ -129,7 +129,7 @@ async def test_events_for_nobody_are_stored_and_start_nothing(stack: ApiStack) -
 
     assert response.status_code == 202
     assert response.json()["started"] == [] and response.json()["signalled"] == []
-    async with stack.services.database.session() as session:
+    async with stack.services.stores.database.session() as session:
         stored = (await session.exec(select(Event).where(Event.customer_id == customer_id))).one()
     assert (stored.name, stored.properties) == ("page_viewed", {"path": "/pricing"})
     profile = await stack.http.get(f"/v1/customers/{customer_id}")

@@ -51,7 +51,7 @@ async def running_stack(
     try:
         async with contextlib.AsyncExitStack() as stack:
             if with_worker:
-                await stack.enter_async_context(build_worker(client, settings, registry, services.database))
+                await stack.enter_async_context(build_worker(client, settings, registry, services.stores.database))
             async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
                 yield ApiStack(http=http, services=services, base_url=base_url)
     finally:

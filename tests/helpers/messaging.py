@@ -3,47 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import Any
 
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.providers.base import Provider
-from activities.send_message import MessagingActivities, SendRules
-from activities.sending.consent import UnsubscribeTokens
-from activities.sending.templates import TemplateStore
-from activities.store.customers import CustomerStore
+from activities.send_message import MessagingActivities
 from activities.store.database import Database
-from activities.store.deliveries import DeliveryLedger
-from activities.store.subscriptions import SubscriptionStore
-from activities.store.suppressions import SuppressionStore
-from starter.config.settings import BUNDLED_TEMPLATES
+from starter.config.settings import Settings
+from starter.runtime.activities import messaging_activities
+from starter.runtime.stores import Stores
 from workflows.timing import QuietHours
 from workflows.types import SendRequest, SendResult
 
-TEST_SECRET = b"a test signing secret, not for production"
+TEST_SECRET = "a test signing secret, not for production"
 
 
 def make_messaging(
     database: Database,
     providers: Mapping[str, Sequence[Provider]],
     *,
-    template_dirs: Sequence[Path] = (BUNDLED_TEMPLATES,),
-    rules: SendRules | None = None,
-    topic_defaults: Mapping[str, str] | None = None,
-    secret: bytes = TEST_SECRET,
+    base: Settings | None = None,
+    **overrides: Any,
 ) -> MessagingActivities:
-    """The send activity with every store on `database`."""
-    return MessagingActivities(
-        customers=CustomerStore(database),
-        deliveries=DeliveryLedger(database),
-        templates=TemplateStore(template_dirs),
-        providers=providers,
-        subscriptions=SubscriptionStore(database, topic_defaults or {}),
-        suppressions=SuppressionStore(database),
-        tokens=UnsubscribeTokens(secret),
-        rules=rules or SendRules(),
+    """The send activity as the worker wires it (starter/runtime/activities.py), on `database`
+    and these `providers`, with `overrides` on top of `base` (default: isolated settings with a
+    test signing secret and no topic defaults)."""
+    values: dict[str, Any] = (
+        base.model_dump() if base is not None else {"secret_key": TEST_SECRET, "topic_defaults": {}}
     )
+    settings = Settings.isolated(**(values | overrides))
+    return messaging_activities(settings, Stores.on(database, settings), providers)
 
 
 def send_request(

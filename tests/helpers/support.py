@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 def make_settings(state_dir: Path, **overrides: object) -> Settings:
-    """Settings for a stack whose database lives in `state_dir` (no .env file is read)."""
+    """Settings for a stack whose database lives in `state_dir` (neither the environment nor .env is read)."""
     values: dict[str, object] = {
         "database_url": f"sqlite:///{state_dir / 'overture.db'}",
         "journey_modules": TEST_JOURNEY_MODULES,
@@ -35,7 +35,7 @@ def make_settings(state_dir: Path, **overrides: object) -> Settings:
         "task_queue": f"overture-test-{state_dir.name}",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return Settings.isolated(**values)
 
 
 def subprocess_env(settings: Settings) -> dict[str, str]:

@@ -12,7 +12,8 @@ from temporalio.worker import Worker
 from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
 from starter.routing.router import EntryRefused
-from starter.runtime.worker import journey_activities
+from starter.runtime.activities import journey_activities
+from starter.runtime.stores import Stores
 from starter.testing.bench import JourneyBench
 from tests.helpers.support import eventually
 from workflows.experiments import assign_variant
@@ -90,7 +91,9 @@ async def test_an_exit_and_a_send_finishing_in_the_same_activation_end_the_journ
     async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):
         await eventually(lambda: _step_is(bench, journey_id, "send:welcome"))
     await bench.event(customer, "lab_stop")
-    async with Worker(client, task_queue=queue, activities=journey_activities(settings, bench.database)):
+    async with Worker(
+        client, task_queue=queue, activities=journey_activities(settings, Stores.on(bench.database, settings))
+    ):
         await eventually(lambda: bench.sent(customer))
 
     async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"], dependencies=API_
 async def put_customer(customer_id: str, body: CustomerIn, svc: ServicesDep) -> JSONResponse:
     """Create or update a profile; only the fields sent change."""
     _check_customer_id(customer_id)
-    customer, created = await svc.customers.upsert(customer_id, body.model_dump(exclude_unset=True))
+    customer, created = await svc.stores.customers.upsert(customer_id, body.model_dump(exclude_unset=True))
     payload = CustomerOut.model_validate(customer).model_dump(mode="json")
     return JSONResponse(payload, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -23,13 +23,17 @@ async def put_customer(customer_id: str, body: CustomerIn, svc: ServicesDep) -> 
 @router.get("/{customer_id}")
 async def get_customer(customer_id: str, svc: ServicesDep) -> CustomerDetail:
     """A profile with its running journeys and latest messages."""
-    customer = await svc.customers.get(customer_id)
+    customer = await svc.stores.customers.get(customer_id)
     if customer is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no customer {customer_id!r}")
     query = f"CustomerId = {_quote(customer_id)} AND ExecutionStatus = 'Running'"
     active = [execution.id async for execution in svc.client.list_workflows(query)]
-    messages = [DeliveryOut.model_validate(row) for row in await svc.deliveries.for_customer(customer_id, limit=20)]
-    subscriptions = [SubscriptionOut.model_validate(row) for row in await svc.subscriptions.for_customer(customer_id)]
+    messages = [
+        DeliveryOut.model_validate(row) for row in await svc.stores.deliveries.for_customer(customer_id, limit=20)
+    ]
+    subscriptions = [
+        SubscriptionOut.model_validate(row) for row in await svc.stores.subscriptions.for_customer(customer_id)
+    ]
     return CustomerDetail(
         **CustomerOut.model_validate(customer).model_dump(),
         subscriptions=subscriptions,
@@ -43,7 +47,7 @@ async def get_messages(customer_id: str, svc: ServicesDep, limit: int = 100) -> 
     """The customer's deliveries (sent, skipped, failed), newest first."""
     return [
         DeliveryOut.model_validate(row)
-        for row in await svc.deliveries.for_customer(customer_id, limit=min(limit, 1000))
+        for row in await svc.stores.deliveries.for_customer(customer_id, limit=min(limit, 1000))
     ]
 
 

@@ -16,7 +16,7 @@ async def healthz(svc: ServicesDep) -> JSONResponse:
     """Liveness of the API and its two dependencies."""
     checks = {"database": "ok", "temporal": "ok"}
     try:
-        async with svc.database.session() as session:
+        async with svc.stores.database.session() as session:
             await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     except Exception as error:
         checks["database"] = f"error: {error}"

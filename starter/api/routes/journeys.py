@@ -24,7 +24,7 @@ async def post_entry(journey: str, body: EntryIn, svc: ServicesDep) -> EntryCrea
     if cls is None:
         known = ", ".join(spec.name for spec in svc.registry.specs)
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown journey {journey!r}; registered: {known}")
-    await svc.customers.ensure(body.customer_id)
+    await svc.stores.customers.ensure(body.customer_id)
     try:
         workflow_id = await svc.router.enter(cls.spec, body.customer_id, body.data, body.key)
     except EntryRefused as refused:

@@ -14,15 +14,15 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/subscriptions", tags=["co
 async def put_subscription(customer_id: str, topic: str, body: SubscriptionIn, svc: ServicesDep) -> SubscriptionOut:
     """Subscribe or unsubscribe the customer from a topic, on one channel or all."""
     _check_topic(topic)
-    await svc.customers.ensure(customer_id)
-    row = await svc.subscriptions.choose(customer_id, topic, body.channel, body.status, source="api")
+    await svc.stores.customers.ensure(customer_id)
+    row = await svc.stores.subscriptions.choose(customer_id, topic, body.channel, body.status, source="api")
     return SubscriptionOut.model_validate(row)
 
 
 @router.get("")
 async def get_subscriptions(customer_id: str, svc: ServicesDep) -> list[SubscriptionOut]:
     """The customer's choices (topics never chosen follow OVERTURE_TOPIC_DEFAULTS)."""
-    return [SubscriptionOut.model_validate(row) for row in await svc.subscriptions.for_customer(customer_id)]
+    return [SubscriptionOut.model_validate(row) for row in await svc.stores.subscriptions.for_customer(customer_id)]
 
 
 def _check_topic(topic: str) -> None:

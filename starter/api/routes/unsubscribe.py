@@ -48,8 +48,10 @@ async def unsubscribe(token: str, svc: ServicesDep) -> HTMLResponse:
     except InvalidToken as refused:
         logger.warning("unsubscribe.refused", reason=str(refused))
         raise HTTPException(status.HTTP_400_BAD_REQUEST, REFUSED) from refused
-    await svc.customers.ensure(claim.customer_id)
-    await svc.subscriptions.choose(claim.customer_id, claim.topic, claim.channel, UNSUBSCRIBED, "unsubscribe_link")
+    await svc.stores.customers.ensure(claim.customer_id)
+    await svc.stores.subscriptions.choose(
+        claim.customer_id, claim.topic, claim.channel, UNSUBSCRIBED, "unsubscribe_link"
+    )
     logger.info("unsubscribe.done", customer=claim.customer_id, topic=claim.topic, channel=claim.channel)
     body = f"<p>You will no longer receive <strong>{escape(claim.topic)}</strong> messages{_by(claim)}.</p>"
     return HTMLResponse(_page("Unsubscribed", body))

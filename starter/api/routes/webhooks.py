@@ -9,8 +9,7 @@ from __future__ import annotations
 import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 
-from activities.providers.feedback import InboundWebhook
-from activities.providers.registry import NoFeedbackParser
+from activities.providers.feedback import InboundWebhook, NoFeedbackParser
 from starter.api.deps import ServicesDep
 from starter.api.schemas import FeedbackAccepted
 

@@ -17,6 +17,7 @@ from activities.providers.fcm import CREDENTIALS_SETTING, FcmProvider, FcmSettin
 from activities.sending.templates import Rendered
 from activities.store.customers import CustomerStore
 from activities.store.database import Database
+from starter.config.settings import Settings
 from tests.helpers.fakes.fcm import FakeFcm, ServiceAccountFile, write_service_account
 from tests.helpers.fakes.server import serve
 from tests.helpers.messaging import make_messaging, send_request
@@ -66,7 +67,7 @@ async def fcm(tmp_path: Path) -> AsyncIterator[Fcm]:
                 "token_uri": f"{url}/token",
                 **overrides,
             }
-            built.append(FcmProvider(FcmSettings(_env_file=None, **values)))  # type: ignore[call-arg, arg-type]
+            built.append(FcmProvider(FcmSettings(**values)))  # type: ignore[call-arg, arg-type]
             return built[-1]
 
         try:
@@ -306,26 +307,30 @@ def test_a_bad_credentials_file_is_a_value_error_naming_the_setting(
     path = _key_file(tmp_path, content)
 
     with pytest.raises(ValueError, match=problem) as raised:
-        FcmProvider(FcmSettings(_env_file=None, credentials_file=path))  # type: ignore[call-arg]
+        FcmProvider(FcmSettings(credentials_file=path))  # type: ignore[call-arg]
 
     assert CREDENTIALS_SETTING == "OVERTURE_FCM_CREDENTIALS_FILE"
     assert CREDENTIALS_SETTING in str(raised.value)
 
 
-def test_from_env_reads_the_credentials_file_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_settings_tree_reads_the_credentials_file_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setenv("OVERTURE_FCM_CREDENTIALS_FILE", str(tmp_path / "missing.json"))
 
+    section = Settings.load().providers.fcm
+    assert section is not None
     with pytest.raises(ValueError, match="OVERTURE_FCM_CREDENTIALS_FILE"):
-        FcmProvider.from_env()
+        FcmProvider(section)
 
 
-async def test_from_env_builds_a_working_provider(fcm: Fcm, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_settings_tree_builds_a_working_provider(fcm: Fcm, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(fcm.account.path.parent)
     monkeypatch.setenv("OVERTURE_FCM_CREDENTIALS_FILE", str(fcm.account.path))
     monkeypatch.setenv("OVERTURE_FCM_BASE_URL", fcm.url)
     monkeypatch.setenv("OVERTURE_FCM_TOKEN_URI", f"{fcm.url}/token")
-    provider = FcmProvider.from_env()
+    section = Settings.load().providers.fcm
+    assert section is not None
+    provider = FcmProvider(section)
     try:
         await provider.send(push(PHONE))
     finally:

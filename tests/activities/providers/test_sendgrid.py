@@ -20,6 +20,7 @@ from activities.providers.sendgrid import (
     SendGridSettings,
 )
 from activities.sending.templates import Rendered
+from starter.config.settings import Settings
 from tests.helpers.fakes.sendgrid import EventSigner, FakeSendGrid, Misbehaviour, sendgrid_event
 from tests.helpers.fakes.server import serve
 from tests.helpers.support import free_port
@@ -36,7 +37,7 @@ def settings(base_url: str, api_key: str, **overrides: object) -> SendGridSettin
         "base_url": base_url,
         **overrides,
     }
-    return SendGridSettings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return SendGridSettings(**values)  # type: ignore[call-arg, arg-type]
 
 
 def message(recipient: str = RECIPIENT, html: str | None = "<p>Welcome, Ada</p>") -> OutgoingMessage:
@@ -217,15 +218,17 @@ async def test_settings_and_parsers_come_from_the_environment(monkeypatch: pytes
     monkeypatch.setenv("OVERTURE_SENDGRID_FROM_ADDRESS", "hello@acme.test")
     monkeypatch.setenv("OVERTURE_SENDGRID_WEBHOOK_PUBLIC_KEY", signer.public_key)
 
-    provider = SendGridProvider.from_env()
-    feedback = SendGridFeedback.from_env()
+    section = Settings.load().providers.sendgrid
+    assert section is not None
+    provider = SendGridProvider(section)
+    feedback = SendGridFeedback.configured(section)
 
     assert provider.payload(message())["from"] == {"email": "hello@acme.test"}
     await provider.aclose()
     assert feedback.verify(signer.webhook([sendgrid_event("delivered", "abc")]))
     monkeypatch.setenv("OVERTURE_SENDGRID_FROM_ADDRESS", "Acme")
-    with pytest.raises(ValueError, match="email address"):
-        SendGridSettings(_env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="OVERTURE_SENDGRID_FROM_ADDRESS: must contain an email address"):
+        Settings.load()
 
 
 # --- the Event Webhook ---

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from activities.providers.base import OutgoingMessage, PermanentProviderError, TransientProviderError
 from activities.providers.slack import SlackProvider, SlackSettings
 from activities.sending.templates import Rendered
+from starter.config.settings import Settings
 from tests.helpers.fakes.server import serve
 from tests.helpers.fakes.slack import WEBHOOK_PATH, FakeSlack
 
@@ -50,7 +51,7 @@ async def slack() -> AsyncIterator[Slack]:
 
         def provider(**overrides: object) -> SlackProvider:
             values: dict[str, object] = {"bot_token": fake.bot_token, "base_url": f"{url}/api", **overrides}
-            built.append(SlackProvider(SlackSettings(_env_file=None, **values)))  # type: ignore[call-arg, arg-type]
+            built.append(SlackProvider(SlackSettings(**values)))  # type: ignore[call-arg, arg-type]
             return built[-1]
 
         try:
@@ -208,14 +209,15 @@ def test_settings_need_a_bot_token_or_a_webhook(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("OVERTURE_SLACK_WEBHOOK_URL", raising=False)
 
     with pytest.raises(ValidationError, match="bot_token"):
-        SlackSettings(_env_file=None)  # type: ignore[call-arg]
+        SlackSettings()  # type: ignore[call-arg]
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OVERTURE_SLACK_BOT_TOKEN", "xoxb-from-env")
     monkeypatch.delenv("OVERTURE_SLACK_WEBHOOK_URL", raising=False)
 
-    settings = SlackSettings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings.load().providers.slack
 
+    assert settings is not None
     assert settings.bot_token is not None and settings.bot_token.get_secret_value() == "xoxb-from-env"
     assert "xoxb-from-env" not in repr(settings)

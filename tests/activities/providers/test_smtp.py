@@ -171,7 +171,7 @@ def settings(port: int, **overrides: Any) -> SmtpSettings:
         "from_address": SENDER,
         "timeout": 5.0,
     }
-    return SmtpSettings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+    return SmtpSettings(**(values | overrides))  # type: ignore[call-arg]
 
 
 def message(key: str = "delivery-1", **overrides: Any) -> OutgoingMessage:

@@ -43,7 +43,7 @@ class Twilio:
             "whatsapp_from": WHATSAPP_FROM,
             "status_callback_url": CALLBACK_URL,
         }
-        return TwilioProvider(TwilioSettings(_env_file=None, **(values | overrides)))  # type: ignore[call-arg]
+        return TwilioProvider(TwilioSettings(**(values | overrides)))  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -192,10 +192,10 @@ def test_settings_need_a_sender_and_e164_numbers() -> None:
     base: dict[str, Any] = {"account_sid": "AC1", "auth_token": SecretStr("t")}
 
     with pytest.raises(ValueError, match="from_number"):
-        TwilioSettings(_env_file=None, **base)  # type: ignore[call-arg]
+        TwilioSettings(**base)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match=r"E\.164"):
-        TwilioSettings(_env_file=None, **base, from_number="0176 1234 5678")  # type: ignore[call-arg]
-    configured = TwilioSettings(_env_file=None, **base, from_number=SMS_FROM)  # type: ignore[call-arg]
+        TwilioSettings(**base, from_number="0176 1234 5678")  # type: ignore[call-arg]
+    configured = TwilioSettings(**base, from_number=SMS_FROM)  # type: ignore[call-arg]
     assert configured.from_number == SMS_FROM
 
 

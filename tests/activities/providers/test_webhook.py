@@ -14,6 +14,7 @@ from pydantic import SecretStr, ValidationError
 from activities.providers.base import OutgoingMessage, PermanentProviderError, TransientProviderError
 from activities.providers.webhook import WebhookProvider, WebhookSettings, secret_key, sign, verify
 from activities.sending.templates import Rendered
+from starter.config.settings import Settings
 from tests.helpers.fakes.server import serve
 from tests.helpers.fakes.webhook_receiver import PATH, TEST_SECRET, WebhookReceiver
 
@@ -36,7 +37,7 @@ def message(key: str = "delivery-1", **overrides: Any) -> OutgoingMessage:
 
 def settings(url: str, secret: str = TEST_SECRET, timeout_seconds: float | None = None) -> WebhookSettings:
     """Settings for one test (no environment, no .env)."""
-    return WebhookSettings(_env_file=None, url=url, secret=SecretStr(secret), timeout_seconds=timeout_seconds)  # type: ignore[call-arg]
+    return WebhookSettings(url=url, secret=SecretStr(secret), timeout_seconds=timeout_seconds)  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -351,8 +352,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("OVERTURE_WEBHOOK_SECRET", TEST_SECRET)
     monkeypatch.setenv("OVERTURE_WEBHOOK_TIMEOUT_SECONDS", "2.5")
 
-    configured = WebhookSettings(_env_file=None)  # type: ignore[call-arg]
+    configured = Settings.load().providers.webhook
 
+    assert configured is not None
     assert configured.url == "https://hooks.acme.test/overture"
     assert configured.secret.get_secret_value() == TEST_SECRET
     assert configured.timeout_seconds == 2.5
