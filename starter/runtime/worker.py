@@ -29,6 +29,7 @@ from activities.store.suppressions import SuppressionStore
 from starter.config.logs import configure_logging
 from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
+from starter.runtime.sandbox import journey_workflow_runner
 from starter.runtime.temporal import check_search_attributes, connect
 
 logger = structlog.get_logger(__name__)
@@ -82,6 +83,7 @@ def build_worker(
         workflows=registry.workflows,
         activities=activities if activities is not None else journey_activities(settings, database),
         graceful_shutdown_timeout=timedelta(seconds=10),
+        workflow_runner=journey_workflow_runner(),
     )
 
 
