@@ -28,10 +28,11 @@ an activity, so the workflow stays deterministic.
 Changing a journey while customers are in it: Temporal replays each running journey's history
 against the code deployed now and compares the commands the code issues with those recorded —
 their kind and order (activity, timer, search-attribute update, continue-as-new, completion) and
-each activity's type; not their inputs, timer durations or results. Each primitive's docstring
-says which of its edits change commands. Such an edit breaks only journeys whose history already
-passed it (those still before it replay and take the new path); put it behind
-`workflow.patched`, and pin it with a replay test (tests/workflows/test_replay.py).
+each activity's type; not their inputs or timer durations (results come from the history, they
+are not computed again). Each primitive's docstring says which of its edits change commands.
+Such an edit breaks only journeys whose history already passed it (those still before it
+replay and take the new path); put it behind `workflow.patched`, and pin it with a replay test
+(tests/workflows/test_replay.py).
 """
 
 from __future__ import annotations
@@ -81,13 +82,15 @@ def journey(
     the class name in snake_case.
 
     Changing a declaration while journeys run:
-    - `trigger`, `reentry`, `key` are read by the router only: replay-safe; they apply to events
-      routed from then on (a new `key` changes the workflow ids of new instances only).
+    - `trigger`, `reentry`, `key` are read by the router only: replay-safe, but they apply to
+      every event routed from then on, running instances included (a new `key` addresses
+      instances by the new property).
     - `quiet_hours` is an input of each send: replay-safe; it applies to sends made from then on.
     - `events`, `exit_on`, `goal` decide what each recorded `event` signal does on replay. An edit
       that changes what an event a journey already received did (ended it, was waited for, was
-      ignored) breaks that journey, e.g. removing the `exit_on` event that ended it. Adding names
-      is safe: the router only ever sent a journey the events it declared.
+      ignored) breaks that journey, e.g. removing the `exit_on` event that ended it. Adding a name
+      is safe unless it is the trigger: the router only ever sent a journey the events it
+      declared, and its trigger (to a running instance, under `after_exit` or a `key`).
     - `name` is the workflow type: journeys started under the old name find no worker. Rename
       the class, not the journey (pass the old `name=`).
     """
