@@ -10,6 +10,7 @@ from activities.sending.local_time import customer_zone, next_local_time
 from activities.store.customers import CustomerStore
 from activities.store.database import Database
 from activities.store.tables import Conversion, utc
+from workflows import names
 from workflows.types import ConversionRequest, LocalTimeRequest, LocalTimeResult, Profile
 
 
@@ -21,7 +22,7 @@ class JourneySupportActivities:
         self._customers = customers
         self._default_timezone = default_timezone
 
-    @activity.defn(name="load_profile")
+    @activity.defn(name=names.LOAD_PROFILE)
     async def load_profile(self, customer_id: str) -> Profile:
         """The profile a journey branches on; no contact details enter workflow history."""
         customer = await self._customers.get(customer_id)
@@ -38,7 +39,7 @@ class JourneySupportActivities:
             has_push=bool(customer.push_tokens),
         )
 
-    @activity.defn(name="resolve_local_time")
+    @activity.defn(name=names.RESOLVE_LOCAL_TIME)
     async def resolve_local_time(self, request: LocalTimeRequest) -> LocalTimeResult:
         """The next local `at` for the customer, in their zone as the profile says now."""
         customer = await self._customers.get(request.customer_id)
@@ -48,7 +49,7 @@ class JourneySupportActivities:
         )
         return LocalTimeResult(at=instant.isoformat(), timezone=zone.key)
 
-    @activity.defn(name="record_conversion")
+    @activity.defn(name=names.RECORD_CONVERSION)
     async def record_conversion(self, request: ConversionRequest) -> None:
         """Store the conversion once per journey run."""
         conversion = Conversion(

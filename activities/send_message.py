@@ -36,6 +36,7 @@ from activities.store.deliveries import FINAL_STATUSES, DeliveryLedger, as_resul
 from activities.store.subscriptions import UNSUBSCRIBED, SubscriptionStore
 from activities.store.suppressions import SuppressionStore
 from activities.store.tables import Customer, Delivery
+from workflows import names
 from workflows.timing import QuietHours
 from workflows.types import SendRequest, SendResult
 
@@ -83,7 +84,7 @@ class MessagingActivities:
         for provider in unique.values():
             await provider.aclose()
 
-    @activity.defn(name="send_message")
+    @activity.defn(name=names.SEND_MESSAGE)
     async def send_message(self, request: SendRequest) -> SendResult:
         """Deliver one journey message, or record why it was skipped or failed."""
         async with heartbeating():

@@ -12,9 +12,7 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.journey import Journey, journey
-from workflows.messages import Email, Sms
-from workflows.types import Entry, Outcome
+from workflows import Email, Entry, Journey, Outcome, Sms, journey
 
 DEBOUNCE = timedelta(hours=1)  # remind this long after the cart last changed
 COME_BACK_WINDOW = timedelta(days=1)  # a `cart_viewed` within this makes an offer unnecessary

@@ -8,10 +8,7 @@ point ends it as converted; `unsubscribed` ends it as exited.
 
 from temporalio import workflow
 
-from workflows.journey import Journey, journey
-from workflows.messages import Email
-from workflows.timing import local_time
-from workflows.types import Entry, Outcome
+from workflows import Email, Entry, Journey, Outcome, journey, local_time
 
 LESSONS = 12
 LESSONS_PER_RUN = 4  # a fresh history after weeks 4 and 8

@@ -9,9 +9,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.journey import Journey, journey
-from workflows.messages import Email, Sms
-from workflows.types import Entry, Outcome
+from workflows import Email, Entry, Journey, Outcome, Sms, journey
 
 
 @journey(trigger="signed_up", events={"activated"}, exit_on={"unsubscribed"})
@@ -24,7 +22,8 @@ class Welcome(Journey):
         if await self.wait_for("activated", timeout=timedelta(days=2)) is not None:
             return self.completed()
         # v2: a reminder chosen by plan, with an SMS fallback. Journeys that were already past
-        # this point when v2 shipped keep the v1 path (see README, "Changing a live journey").
+        # this point when v2 shipped keep the v1 path (see README, "Changing a journey while
+        # customers are in it").
         if workflow.patched("welcome-v2-plan-reminder"):
             profile = await self.profile()
             reminder = "welcome_team_setup" if profile.attributes.get("plan") == "team" else "welcome_reminder"

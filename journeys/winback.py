@@ -9,9 +9,7 @@ lapse and be won back again once the previous run is over, and keeps their varia
 
 from temporalio import workflow
 
-from workflows.journey import HOLDOUT, Journey, journey
-from workflows.messages import Email
-from workflows.types import Entry, Outcome
+from workflows import HOLDOUT, Email, Entry, Journey, Outcome, journey
 
 OFFERS = ["discount_20", "free_month", HOLDOUT]
 OFFER_WEIGHTS = [45, 45, 10]

@@ -1,6 +1,13 @@
-"""The journey base: write a customer journey as a plain async method, get a durable workflow.
+"""Journeys as code: write a customer journey as a plain async method, get a durable workflow.
 
 ```python
+from datetime import timedelta
+
+from temporalio import workflow
+
+from workflows import Email, Entry, Journey, Outcome, journey
+
+
 @journey(trigger="signed_up", events={"activated"}, exit_on={"unsubscribed"})
 class Welcome(Journey):
     @workflow.run
@@ -17,134 +24,105 @@ the middle of a wait, and the workflow always completes with an `Outcome` rather
 failure. Every primitive keeps the `JourneyStep` search attribute and the UI's current details up
 to date. Anything that needs the outside world (the profile, the customer's clock, sending) is
 an activity, so the workflow stays deterministic.
+
+Changing a journey while customers are in it: Temporal replays each running journey's history
+against the code deployed now and compares the commands the code issues with those recorded —
+their kind and order (activity, timer, search-attribute update, continue-as-new, completion) and
+each activity's type; not their inputs or timer durations (results come from the history, they
+are not computed again). Each primitive's docstring says which of its edits change commands.
+Such an edit breaks only journeys whose history already passed it (those still before it
+replay and take the new path); put it behind `workflow.patched`, and pin it with a replay test
+(tests/workflows/test_replay.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
 import inspect
-from collections.abc import Callable, Collection, Coroutine, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import TemporalError
 
-from workflows import search
+from workflows._runtime import JourneyRuntime, guard, own_run_method
 from workflows.durations import short_duration, utc_label
-from workflows.experiments import HOLDOUT, assign_variant, encode_variants
+from workflows.experiments import HOLDOUT, assign_variant
 from workflows.messages import Message
+from workflows.names import EVENT_SIGNAL, EXIT_SIGNAL, STATE_QUERY
 from workflows.spec import JourneyDefinitionError, JourneySpec, ReEntry, journey_name_from_class
 from workflows.timing import WEEKDAYS, QuietHours, weekday_index
-from workflows.types import (
-    Carried,
-    ConversionRequest,
-    Entry,
-    JourneyEvent,
-    JourneyState,
-    LocalTimeRequest,
-    LocalTimeResult,
-    Outcome,
-    OutcomeStatus,
-    Profile,
-    SendRequest,
-    SendResult,
-)
+from workflows.types import Entry, JourneyEvent, JourneyState, Outcome, Profile, SendResult
 
 __all__ = ["HOLDOUT", "Journey", "JourneyDefinitionError", "journey"]
 
-SEND_ACTIVITY = "send_message"
-PROFILE_ACTIVITY = "load_profile"
-LOCAL_TIME_ACTIVITY = "resolve_local_time"
-CONVERSION_ACTIVITY = "record_conversion"
-
-SEND_TIMEOUT = timedelta(minutes=1)
-# The send activity heartbeats; a worker that dies mid-send is noticed after this, not SEND_TIMEOUT.
-SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-LOOKUP_TIMEOUT = timedelta(seconds=30)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 HISTORY_LIMIT = 1_000  # events per run before `should_continue_as_new` says so (replays stay fast)
-CARRIED_EVENT_IDS = 1_000  # the most recent event ids remembered across continue-as-new
-UNWIND_STEPS = 10  # event-loop turns a cancelled body gets to reach its next primitive
 
 J = TypeVar("J", bound=type["Journey"])
-RunMethod = Callable[[Any, Entry], Coroutine[Any, Any, Any]]
 
 
-class Journey:
-    """Base class of every journey: the primitives (`send`, `wait`, `wait_until`, `wait_for`,
-    `profile`, `experiment`) and the signals and query operators use (`event`, `exit`, `state`)."""
+def journey(
+    *,
+    trigger: str | None = None,
+    events: Collection[str] = (),
+    exit_on: Collection[str] = (),
+    goal: str | Collection[str] = (),
+    reentry: ReEntry = "once",
+    key: str | None = None,
+    quiet_hours: str | QuietHours | None = None,
+    name: str | None = None,
+) -> Callable[[J], J]:
+    """Declare a journey class and make it a Temporal workflow named after the journey.
 
-    spec: ClassVar[JourneySpec]
+    The class must subclass `Journey` and define one `@workflow.run` method taking an `Entry`.
+    `trigger` enters a customer; `events` are what `wait_for` may wait for; `exit_on` and `goal`
+    events end the journey at once (outcome `exited` / `converted`); `reentry` is `once`,
+    `after_exit` or `always`; `key` names the event property that makes one instance per value;
+    `quiet_hours` (e.g. `"21:00-08:00"`) holds marketing sends until morning; `name` defaults to
+    the class name in snake_case.
 
-    def __init__(self) -> None:
-        self._entry: Entry | None = None
-        self._inbox: list[JourneyEvent] = []
-        self._seen_event_ids: dict[str, None] = {}  # insertion-ordered, so the newest can be carried
-        self._outcome: Outcome | None = None
-        self._goal_event: JourneyEvent | None = None
-        self._step = "entered"
-        self._waiting_for: list[str] = []
-        self._sends: list[SendResult] = []
-        self._variants: dict[str, str] = {}
-        self._earlier = Carried()
+    Changing a declaration while journeys run:
+    - `trigger`, `reentry`, `key` are read by the router only: replay-safe, but they apply to
+      every event routed from then on, running instances included (a new `key` addresses
+      instances by the new property).
+    - `quiet_hours` is an input of each send: replay-safe; it applies to sends made from then on.
+    - `events`, `exit_on`, `goal` decide what each recorded `event` signal does on replay. An edit
+      that changes what an event a journey already received did (ended it, was waited for, was
+      ignored) breaks that journey, e.g. removing the `exit_on` event that ended it. Adding a name
+      is safe unless it is the trigger: the router only ever sent a journey the events it
+      declared, and its trigger (to a running instance, under `after_exit` or a `key`).
+    - `name` is the workflow type: journeys started under the old name find no worker. Rename
+      the class, not the journey (pass the old `name=`).
+    """
 
-    # ----- what the outside world calls ---------------------------------------------------
-
-    @workflow.signal(
-        name="event",
-        description='A customer event: {"id": "...", "name": "activated", "properties": {}}. Repeated ids are ignored.',
-    )
-    def on_event(self, event: JourneyEvent) -> None:
-        """Deliver a customer event. Repeats (same id) are ignored; goal and exit events end the journey."""
-        if event.id in self._seen_event_ids:
-            return
-        self._seen_event_ids[event.id] = None
-        if event.name in self.spec.goal:
-            if self._outcome is None:
-                self._goal_event = event
-            self._end("converted", reason=event.name, event=event)
-        elif event.name in self.spec.exit_on:
-            self._end("exited", reason=event.name, event=event)
-        elif event.name in self.spec.events:
-            self._inbox.append(event)
-
-    @workflow.signal(
-        name="exit", description='End this journey now; the argument is the reason, e.g. "customer asked support".'
-    )
-    def on_operator_exit(self, reason: str = "operator") -> None:
-        """Let an operator end the journey from the Temporal UI or CLI."""
-        self._end("exited", reason=reason or "operator")
-
-    @workflow.query(name="state", description="Current step, awaited events, sends so far and the outcome.")
-    def state(self) -> JourneyState:
-        """The journey's current step, what it waits for, its sends so far and its outcome."""
-        return JourneyState(
-            journey=self.spec.name,
-            customer_id=self._entry.customer_id if self._entry else "",
-            step=self._step,
-            waiting_for=list(self._waiting_for),
-            sends=list(self._sends),
-            outcome=self._outcome,
+    def decorate(cls: J) -> J:
+        if not (inspect.isclass(cls) and issubclass(cls, Journey)):
+            raise JourneyDefinitionError(f"@journey decorates Journey subclasses, not {cls!r}")
+        spec = JourneySpec(
+            name=name or journey_name_from_class(cls.__name__),
+            trigger=trigger,
+            events=frozenset(events),
+            exit_on=frozenset(exit_on),
+            goal=frozenset({goal} if isinstance(goal, str) else goal),
+            reentry=reentry,
+            key=key,
+            quiet_hours=QuietHours.parse(quiet_hours) if isinstance(quiet_hours, str) else quiet_hours,
         )
+        cls.spec = spec
+        run_name, run_fn = own_run_method(cls)
+        setattr(cls, run_name, guard(run_fn))
+        return workflow.defn(name=spec.name)(cls)
 
-    # ----- primitives for journey code ------------------------------------------------------
+    return decorate
 
-    @property
-    def entry(self) -> Entry:
-        """The entry this run started with (customer, trigger event, API data, carried state)."""
-        if self._entry is None:
-            raise JourneyDefinitionError("the journey has not started yet")
-        return self._entry
 
-    @property
-    def customer_id(self) -> str:
-        """The customer this journey runs for."""
-        return self.entry.customer_id
+class Journey(JourneyRuntime):
+    """Base class of every journey: the primitives journey code awaits (`send`, `wait`,
+    `wait_until`, `wait_for`, `profile`, `experiment`, `completed`, `continue_as_new`) and the
+    signals and query operators use (`event`, `exit`, `state`). `spec` is the class's
+    `@journey` declaration."""
+
+    # ----- primitives for journey code --------------------------------------------------------
 
     async def send(
         self,
@@ -159,7 +137,17 @@ class Journey:
         Returns the result of the last attempt: check `.delivered`, or `.reason` for a skip.
         A send is an activity: it survives crashes and is never delivered twice. Inside quiet
         hours it waits on a durable timer until they end. In an experiment's holdout it sends
-        nothing (recorded as skipped `holdout`).
+        nothing (recorded as skipped `holdout`). `step` names the step (default
+        `send:<template>`); `data` is added to the template's `data`.
+
+        On replay a send is a `JourneyStep` update and one `send_message` activity per attempt
+        (plus a timer and a new attempt per quiet-hours deferral, as recorded). Changing the
+        template, channel, topic or `data` replays: they are the activity's input, and sends
+        already made stay as they were. Adding, removing or reordering a send breaks journeys
+        past it. Adding a `fallback` breaks journeys in which that send was already not
+        delivered (the fallback is one more activity); removing one breaks those where it went
+        out. A step name (`step`, or the template for the default) that becomes equal to the
+        step just before, or stops being equal to it, adds or removes an update: that breaks too.
         """
         result = await self._send_one(message, step, data)
         for alternative in fallback:
@@ -177,7 +165,13 @@ class Journey:
         minutes: float = 0,
         seconds: float = 0,
     ) -> None:
-        """Wait a fixed time on a durable timer (`wait(days=2)` or `wait(timedelta(...))`)."""
+        """Wait a fixed time on a durable timer (`wait(days=2)` or `wait(timedelta(...))`).
+
+        On replay a wait is a `JourneyStep` update (`wait:2d`) and a timer. Changing the
+        duration replays: a timer already running keeps the duration it started with, later
+        ones take the new one. Adding, removing or reordering a wait breaks journeys past it, as
+        does a duration that makes two consecutive waits' steps equal or different.
+        """
         self._stop_if_ended()
         total = (duration or timedelta()) + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
         if total <= timedelta():
@@ -188,24 +182,19 @@ class Journey:
 
     async def wait_until(self, at: time, *, weekday: str | None = None) -> datetime:
         """Wait until the next `at` in the customer's time zone (on `weekday`, if given): e.g.
-        `wait_until(local_time(9), weekday="tue")`. DST-correct; returns the instant (UTC)."""
+        `wait_until(local_time(9), weekday="tue")`. DST-correct; returns the instant (UTC).
+
+        On replay it is a `JourneyStep` update, a `resolve_local_time` activity and, unless the
+        instant had already come, a timer; the resolved instant is recorded, so replay waits
+        for the same one. Changing `at` or `weekday` replays (the activity's input: journeys
+        already waiting keep their instant). Adding, removing or reordering it breaks journeys
+        past it.
+        """
         self._stop_if_ended()
         day = WEEKDAYS[weekday_index(weekday)] if weekday else None
         label = f"{day} {at:%H:%M}" if day else f"{at:%H:%M}"
         self._set_step(f"wait_until:{label}", f"Waiting until {label} in the customer's time zone")
-        resolved = await workflow.execute_activity(
-            LOCAL_TIME_ACTIVITY,
-            LocalTimeRequest(
-                customer_id=self.customer_id,
-                after=workflow.now().isoformat(),
-                at=f"{at:%H:%M}",
-                weekday=weekday_index(weekday) if weekday else None,
-            ),
-            result_type=LocalTimeResult,
-            start_to_close_timeout=LOOKUP_TIMEOUT,
-            retry_policy=RETRY,
-            summary=f"resolve {label} local",
-        )
+        resolved = await self._resolve_local_time(at, weekday_index(weekday) if weekday else None, label)
         target = datetime.fromisoformat(resolved.at)
         workflow.set_current_details(
             f"**{self.spec.name}** · Waiting until {label} {resolved.timezone} ({utc_label(target)})"
@@ -220,6 +209,16 @@ class Journey:
         Returns the event with its `properties`. Events received since the journey started
         count, each at most once: an event that arrived while the journey was busy sending is
         not lost. Every name must be declared in the journey's `events`.
+
+        On replay it is a `JourneyStep` update and, only with a `timeout`, a timer (cancelled
+        when an event comes first); the wait itself is a condition on recorded signals, as with
+        `workflow.wait_condition`. So:
+        - changing the timeout's length replays (a wait already running keeps its deadline);
+        - adding a timeout to a wait without one, or removing it, breaks journeys that reached
+          this wait: the timer is a command;
+        - adding, removing or reordering a `wait_for` breaks journeys past it (its step update);
+        - changing `names` replays unless, for a journey past this wait, it changes which event
+          ended the wait or whether the timeout did.
         """
         self._stop_if_ended()
         if not names:
@@ -251,238 +250,102 @@ class Journey:
 
     async def profile(self) -> Profile:
         """The customer's profile as it is now (time zone, locale, attributes, reachability),
-        read by an activity; branch on it freely."""
+        read by an activity; branch on it freely.
+
+        On replay it is one `load_profile` activity whose result is recorded: a replay branches
+        on the profile as it was read then, not as it is now, so branching on it is safe.
+        Adding, removing or reordering a `profile()` call breaks journeys past it.
+        """
         self._stop_if_ended()
-        return await workflow.execute_activity(
-            PROFILE_ACTIVITY,
-            self.customer_id,
-            result_type=Profile,
-            start_to_close_timeout=LOOKUP_TIMEOUT,
-            retry_policy=RETRY,
-            summary="load profile",
-        )
+        return await self._load_profile()
 
     def experiment(self, name: str, variants: Sequence[str], weights: Sequence[float] | None = None) -> str:
         """The customer's variant of experiment `name`: stable for the customer, recorded on every
-        later send and on the conversion. A variant named `HOLDOUT` ("holdout") sends nothing."""
+        later send and on the conversion. A variant named `HOLDOUT` ("holdout") sends nothing.
+
+        It issues no command: the variant is computed from the customer id, `name`, `variants`
+        and `weights`, not recorded, and recomputed on every replay. Changing any of them
+        reassigns customers: new entrants, and every running journey the next time it is
+        replayed (a worker restart, or the run leaving the worker's cache). Replay does not
+        notice unless the new variant takes other steps (then it breaks); sends already made
+        keep the variant they recorded, later sends, the outcome and the conversion get the new
+        one. To change a live experiment, give it a new `name` behind `workflow.patched`. A
+        variant carried over a continue-as-new is kept, not recomputed.
+        """
         if name not in self._variants:
             self._variants[name] = assign_variant(self.customer_id, name, variants, weights)
         return self._variants[name]
 
     def completed(self) -> Outcome:
         """The outcome of a journey that ran to its end: `failed_to_reach` if it tried to send
-        and nothing got through (holdout skips are not tries), else `completed`."""
-        attempted, delivered = self._send_counts()
-        status: OutcomeStatus = "failed_to_reach" if attempted and not delivered else "completed"
-        return Outcome(status=status, step=self._step, variant=encode_variants(self._variants))
+        and nothing got through (holdout skips are not tries), else `completed`.
+
+        No command: the outcome is the workflow's result, which replay does not compare.
+        """
+        return self._completed_outcome()
 
     def should_continue_as_new(self) -> bool:
-        """True when this run's history is long enough that a loop should `continue_as_new`."""
+        """True when this run's history is long enough that a loop should `continue_as_new`.
+
+        No command: it reads the history's length so far, which is the same on replay.
+        Changing the condition it is combined with moves where runs continue, which breaks
+        runs that went past the old point.
+        """
         info = workflow.info()
         return info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT
 
     def continue_as_new(self, state: dict[str, Any]) -> NoReturn:
         """Start a fresh run (fresh history) of this journey; the new run's `entry.state` is
-        `state`. Unconsumed events, experiment variants and send counts carry over."""
-        attempted, delivered = self._send_counts()
-        carried = Carried(
-            seen_event_ids=list(self._seen_event_ids)[-CARRIED_EVENT_IDS:],
-            inbox=list(self._inbox),
-            variants=dict(self._variants),
-            sends_attempted=attempted,
-            sends_delivered=delivered,
-            runs=self._earlier.runs + 1,
-        )
-        workflow.continue_as_new(replace(self.entry, state=state, carried=carried))
+        `state`. Unconsumed events, experiment variants and send counts carry over.
 
-    # ----- internals ----------------------------------------------------------------------------
+        On replay it is the run's last command: moving, adding or removing it breaks runs past
+        that point. Changing `state` replays (it is the next run's input), but runs that
+        continued before the change start with the old `state`, so code reading `entry.state`
+        must accept both. The new run replays only its own history, against the code deployed
+        when it started and after.
+        """
+        workflow.continue_as_new(replace(self.entry, state=state, carried=self._carried()))
 
-    def _send_counts(self) -> tuple[int, int]:
-        """Sends attempted and delivered over all runs; holdout skips were never meant to reach."""
-        tried = [result for result in self._sends if result.reason != "holdout"]
-        attempted = self._earlier.sends_attempted + len(tried)
-        return attempted, self._earlier.sends_delivered + sum(result.delivered for result in tried)
+    @property
+    def entry(self) -> Entry:
+        """The entry this run started with (customer, trigger event, API data, carried state)."""
+        return self._started
 
-    def _stop_if_ended(self) -> None:
-        """Journey code that reaches a primitive after an exit or goal stops there: the guard's
-        cancel can be absorbed by an activity that completed in the same activation."""
-        if self._outcome is not None:
-            raise asyncio.CancelledError
+    @property
+    def customer_id(self) -> str:
+        """The customer this journey runs for."""
+        return self.entry.customer_id
 
-    async def _send_one(self, message: Message, step: str | None, data: dict[str, Any] | None) -> SendResult:
-        info = workflow.info()
-        step_name = step or f"send:{message.template}"
-        self._set_step(step_name, f"Sending {message.channel} `{message.template}`")
-        key = f"{info.workflow_id}/{info.run_id}/{len(self._sends) + 1}"
-        while True:
-            self._stop_if_ended()
-            result = await workflow.execute_activity(
-                SEND_ACTIVITY,
-                self._send_request(key, message, step_name, data),
-                result_type=SendResult,
-                start_to_close_timeout=SEND_TIMEOUT,
-                heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
-                retry_policy=RETRY,
-                summary=f"{message.channel} {message.template}",
-            )
-            if result.status != "deferred" or result.not_before is None:
-                break
-            until = datetime.fromisoformat(result.not_before)
-            workflow.set_current_details(
-                f"**{self.spec.name}** · Quiet hours: `{message.template}` waits until {utc_label(until)}"
-            )
-            await workflow.sleep(max(until - workflow.now(), timedelta(seconds=1)), summary="quiet hours")
-        self._sends.append(result)
-        return result
+    # ----- what the outside world calls ---------------------------------------------------
+    # Their names are in every running journey's history and in the router: never rename them.
 
-    def _send_request(self, key: str, message: Message, step: str, data: dict[str, Any] | None) -> SendRequest:
-        entry = self.entry
-        return SendRequest(
-            idempotency_key=key,
-            customer_id=entry.customer_id,
+    @workflow.signal(
+        name=EVENT_SIGNAL,
+        description='A customer event: {"id": "...", "name": "activated", "properties": {}}. Repeated ids are ignored.',
+    )
+    def on_event(self, event: JourneyEvent) -> None:
+        """Deliver a customer event. Repeats (same id) are ignored; goal and exit events end the journey.
+
+        Send it by reference: `handle.signal(Journey.on_event, event)`."""
+        self._receive(event)
+
+    @workflow.signal(
+        name=EXIT_SIGNAL,
+        description='End this journey now; the argument is the reason, e.g. "customer asked support".',
+    )
+    def on_operator_exit(self, reason: str = "operator") -> None:
+        """Let an operator end the journey from the Temporal UI or CLI (outcome `exited`)."""
+        self._end("exited", reason=reason or "operator")
+
+    @workflow.query(name=STATE_QUERY, description="Current step, awaited events, sends so far and the outcome.")
+    def state(self) -> JourneyState:
+        """The journey's current step, what it waits for, its sends so far and its outcome:
+        `await handle.query(Journey.state)`."""
+        return JourneyState(
             journey=self.spec.name,
-            step=step,
-            channel=message.channel,
-            template=message.template,
-            topic=message.topic,
-            variant=encode_variants(self._variants),
-            data={
-                "event": dict(entry.event.properties) if entry.event else {},
-                "data": {**entry.data, **(data or {})},
-            },
-            now=workflow.now().isoformat(),
-            quiet_hours=self.spec.quiet_hours,
-            holdout=HOLDOUT in self._variants.values(),
+            customer_id=self._entry.customer_id if self._entry else "",
+            step=self._step,
+            waiting_for=list(self._waiting_for),
+            sends=list(self._sends),
+            outcome=self._outcome,
         )
-
-    def _set_step(self, step: str, details: str, *also: SearchAttributeUpdate[Any]) -> None:
-        if step != self._step or also:  # a loop on one step must not write an event per turn
-            workflow.upsert_search_attributes([*also, search.JOURNEY_STEP.value_set(step)])
-        self._step = step
-        workflow.set_current_details(f"**{self.spec.name}** · {details}")
-
-    def _end(self, status: OutcomeStatus, *, reason: str, event: JourneyEvent | None = None) -> None:
-        if self._outcome is None:
-            variant = encode_variants(self._variants)
-            self._outcome = Outcome(status=status, step=self._step, reason=reason, event=event, variant=variant)
-
-    def _enter(self, entry: Entry) -> None:
-        self._entry = entry
-        if entry.carried is not None:
-            self._earlier = entry.carried
-            self._variants = dict(entry.carried.variants)
-            self._seen_event_ids.update(dict.fromkeys(entry.carried.seen_event_ids))
-            self._inbox = [*entry.carried.inbox, *self._inbox]
-        if entry.event is not None:
-            # The trigger also arrives as the start signal: it is the entry, not a later event.
-            self._seen_event_ids[entry.event.id] = None
-            self._inbox = [event for event in self._inbox if event.id != entry.event.id]
-        self._set_step(
-            "entered",
-            f"Entered for customer `{entry.customer_id}`",
-            search.CUSTOMER_ID.value_set(entry.customer_id),
-            search.JOURNEY_NAME.value_set(self.spec.name),
-        )
-
-    async def _run_guarded(self, body: RunMethod, entry: Entry) -> Outcome:
-        self._enter(entry)
-        task = asyncio.create_task(body(self, entry))
-        await workflow.wait_condition(lambda: task.done() or self._outcome is not None)
-        if self._outcome is None:
-            returned = task.result()  # re-raises continue-as-new and bugs alike
-            self._outcome = returned if isinstance(returned, Outcome) else self.completed()
-        elif not task.done():
-            await _unwind(task)
-        outcome = self._outcome
-        if outcome.status == "converted" and self._goal_event is not None:
-            await self._record_conversion(outcome, self._goal_event)
-        ending = f"Ended: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else "")
-        self._set_step(f"end:{outcome.status}", ending)
-        return outcome
-
-    async def _record_conversion(self, outcome: Outcome, event: JourneyEvent) -> None:
-        info = workflow.info()
-        await workflow.execute_activity(
-            CONVERSION_ACTIVITY,
-            ConversionRequest(
-                key=f"{info.workflow_id}/{info.run_id}",
-                journey=self.spec.name,
-                customer_id=self.customer_id,
-                workflow_id=info.workflow_id,
-                goal=event.name,
-                step=outcome.step,
-                variant=outcome.variant,
-                occurred_at=event.occurred_at or workflow.now().isoformat(),
-            ),
-            start_to_close_timeout=LOOKUP_TIMEOUT,
-            retry_policy=RETRY,
-            summary=f"conversion {event.name}",
-        )
-
-
-async def _unwind(body: asyncio.Task[Any]) -> None:
-    """Cancel the journey body and let it stop, without waiting on anything it may still await:
-    the outcome is already decided. (A cancelled timer raises CancelledError, a cancelled
-    activity ActivityError; an activity that completed in the same activation absorbs the
-    cancel, and the body then stops at its next primitive.)"""
-    body.cancel()
-    for _ in range(UNWIND_STEPS):
-        if body.done():
-            break
-        await asyncio.sleep(0)
-    if body.done() and not body.cancelled():
-        with contextlib.suppress(TemporalError):
-            body.exception()  # retrieved, so asyncio does not report it as unhandled
-
-
-def journey(
-    *,
-    trigger: str | None = None,
-    events: Collection[str] = (),
-    exit_on: Collection[str] = (),
-    goal: str | Collection[str] = (),
-    reentry: ReEntry = "once",
-    key: str | None = None,
-    quiet_hours: str | QuietHours | None = None,
-    name: str | None = None,
-) -> Callable[[J], J]:
-    """Declare a journey class and make it a Temporal workflow named after the journey.
-
-    The class must subclass `Journey` and define one `@workflow.run` method taking an `Entry`.
-    """
-
-    def decorate(cls: J) -> J:
-        if not (inspect.isclass(cls) and issubclass(cls, Journey)):
-            raise JourneyDefinitionError(f"@journey decorates Journey subclasses, not {cls!r}")
-        spec = JourneySpec(
-            name=name or journey_name_from_class(cls.__name__),
-            trigger=trigger,
-            events=frozenset(events),
-            exit_on=frozenset(exit_on),
-            goal=frozenset({goal} if isinstance(goal, str) else goal),
-            reentry=reentry,
-            key=key,
-            quiet_hours=QuietHours.parse(quiet_hours) if isinstance(quiet_hours, str) else quiet_hours,
-        )
-        cls.spec = spec
-        run_name, run_fn = _own_run_method(cls)
-        setattr(cls, run_name, _guard(run_fn))
-        return workflow.defn(name=spec.name)(cls)
-
-    return decorate
-
-
-def _own_run_method(cls: type[Journey]) -> tuple[str, RunMethod]:
-    for attr_name, member in vars(cls).items():
-        if inspect.isfunction(member) and hasattr(member, "__temporal_workflow_run"):
-            return attr_name, member
-    raise JourneyDefinitionError(f"{cls.__name__} needs an `@workflow.run async def run(self, entry: Entry)` method")
-
-
-def _guard(run_fn: RunMethod) -> RunMethod:
-    # functools.wraps keeps the name, qualname, module and annotations Temporal inspects.
-    @functools.wraps(run_fn)
-    async def run(self: Journey, entry: Entry) -> Outcome:
-        return await self._run_guarded(run_fn, entry)
-
-    return run

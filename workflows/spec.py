@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from workflows import names
+
 if TYPE_CHECKING:
     from workflows.timing import QuietHours
 
@@ -71,8 +73,7 @@ class JourneySpec:
 
     def workflow_id(self, customer_id: str, instance: str | None = None) -> str:
         """The workflow id of this journey for one customer (and instance, if any)."""
-        base = f"journey/{self.name}/{customer_id}"
-        return f"{base}/{instance}" if instance else base
+        return names.workflow_id(self.name, customer_id, instance)
 
 
 def journey_name_from_class(class_name: str) -> str:

@@ -29,6 +29,7 @@ from starter.runtime.worker import build_worker
 from starter.testing.script import ScriptedEvent
 from starter.testing.server import start_time_skipping_server
 from starter.testing.timeline import Moment, Timeline, read_timeline
+from workflows import names
 from workflows.durations import short_duration, utc_label
 from workflows.spec import JourneySpec
 from workflows.types import JourneyEvent
@@ -119,7 +120,7 @@ class _Run:
             await self._advance_to(started_at + scripted.offset)
             event = JourneyEvent(id=new_id(), name=scripted.name, properties=scripted.properties)
             routing = await self.router.route(self.request.customer_id, event)
-            prefix = f"journey/{self.spec.name}/"
+            prefix = names.journey_prefix(self.spec.name)
             self.instances += [
                 started for started in routing.started if started.startswith(prefix) and started not in self.instances
             ]

@@ -30,7 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store.entries import EntryLedger
 from starter.routing.registry import JourneyRegistry
-from workflows import search
+from workflows import Journey, search
 from workflows.spec import JourneySpec, ReEntry
 from workflows.types import Entry, JourneyEvent
 
@@ -157,7 +157,7 @@ class EventRouter:
     async def _deliver(self, workflow_id: str, event: JourneyEvent) -> bool:
         """Signal the running instance; False if none runs under that id."""
         try:
-            await self._client.get_workflow_handle(workflow_id).signal("event", event)
+            await self._client.get_workflow_handle(workflow_id).signal(Journey.on_event, event)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return False

@@ -21,6 +21,7 @@ from starter.config.logs import configure_logging
 from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
 from starter.runtime.activities import close_activities, journey_activities
+from starter.runtime.sandbox import journey_workflow_runner
 from starter.runtime.stores import Stores
 from starter.runtime.temporal import check_search_attributes, connect
 
@@ -36,14 +37,15 @@ def build_worker(
 ) -> Worker:
     """A worker for every registered journey and the activities they call (built from the
     settings unless given)."""
+    if activities is None:
+        activities = journey_activities(settings, Stores.on(database, settings))
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=registry.workflows,
-        activities=activities
-        if activities is not None
-        else journey_activities(settings, Stores.on(database, settings)),
+        activities=activities,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        workflow_runner=journey_workflow_runner(),
     )
 
 

@@ -15,6 +15,7 @@ from activities.store.database import Database
 from activities.store.tables import Conversion, Delivery, OutboxMessage, new_id
 from starter.routing.router import EventRouter, Routing
 from starter.testing.timeline import Timeline, read_timeline
+from workflows import Journey
 from workflows.spec import JourneySpec
 from workflows.types import JourneyEvent, JourneyState, Outcome
 
@@ -83,7 +84,7 @@ class JourneyBench:
 
     async def state(self, workflow_id: str) -> JourneyState:
         """The journey's `state` query."""
-        return await self.handle(workflow_id).query("state", result_type=JourneyState)
+        return await self.handle(workflow_id).query(Journey.state)
 
     async def timeline(self, workflow_id: str) -> Timeline:
         """The journey's history as a timeline (all runs)."""

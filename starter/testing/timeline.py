@@ -18,7 +18,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
-from workflows import search
+from workflows import names, search
 from workflows.durations import short_duration
 from workflows.types import Entry, JourneyEvent, LocalTimeResult, Outcome, SendRequest, SendResult
 
@@ -124,7 +124,7 @@ class _HistoryReader:
 
     async def _signalled(self, event: HistoryEvent, at: datetime) -> None:
         signal = event.workflow_execution_signaled_event_attributes
-        if signal.signal_name != "event":
+        if signal.signal_name != names.EVENT_SIGNAL:
             self.timeline.add(at, "signal", signal.signal_name)
             return
         customer_event = await self._decode(signal.input.payloads, JourneyEvent)
@@ -144,7 +144,7 @@ class _HistoryReader:
     async def _scheduled_activity(self, event: HistoryEvent, at: datetime) -> None:
         scheduled = event.activity_task_scheduled_event_attributes
         name = scheduled.activity_type.name
-        request = await self._decode(scheduled.input.payloads, SendRequest) if name == "send_message" else None
+        request = await self._decode(scheduled.input.payloads, SendRequest) if name == names.SEND_MESSAGE else None
         self._scheduled[event.event_id] = (at, name, request)
 
     async def _completed_activity(self, event: HistoryEvent, at: datetime) -> None:
@@ -177,7 +177,7 @@ class _HistoryReader:
 
     async def _activity_done(self, name: str, request: SendRequest | None, payloads: Any, at: datetime) -> None:
         timeline = self.timeline
-        if name == "send_message" and request is not None:
+        if name == names.SEND_MESSAGE and request is not None:
             result = await self._decode(payloads, SendResult)
             what = f"{request.channel} {request.template} [{request.topic}]"
             if request.variant:
@@ -190,12 +190,12 @@ class _HistoryReader:
                 at, "send", f"{what} -> {result.status}" + (f" ({result.reason})" if result.reason else ""), send
             )
             timeline.sends.append(send)
-        elif name == "resolve_local_time":
+        elif name == names.RESOLVE_LOCAL_TIME:
             resolved = await self._decode(payloads, LocalTimeResult)
             timeline.add(at, "clock", f"next local time is {resolved.at} ({resolved.timezone})")
-        elif name == "load_profile":
+        elif name == names.LOAD_PROFILE:
             timeline.add(at, "profile", "read the customer's profile")
-        elif name == "record_conversion":
+        elif name == names.RECORD_CONVERSION:
             timeline.add(at, "convert", "conversion recorded")
 
     async def _decode(self, payloads: Any, hint: type[Any]) -> Any:

@@ -17,7 +17,7 @@ from starter.dev.temporal_server import TemporalDevServer
 from starter.routing.registry import JourneyRegistry
 from tests.helpers.api_stack import ApiStack, running_stack
 from tests.helpers.support import eventually, free_port, make_settings
-from workflows.types import Outcome
+from workflows import Journey, Outcome
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ async def test_one_idempotency_key_means_one_journey_and_one_message(stack: ApiS
     assert first.json()["started"] == [f"journey/welcome/{customer_id}"]
     await eventually(lambda: sent_messages(stack, customer_id))
     handle = dev_client.get_workflow_handle(f"journey/welcome/{customer_id}")
-    await handle.signal("exit", "test over")
+    await handle.signal(Journey.on_operator_exit, "test over")
     await handle.result()
     runs = [execution async for execution in dev_client.list_workflows(f"CustomerId = '{customer_id}'")]
     assert len(runs) == 1
@@ -167,7 +167,7 @@ async def test_journey_entries_by_api(stack: ApiStack, dev_client: Client) -> No
     created = await stack.http.post("/v1/journeys/welcome/entries", json=body)
     while_running = await stack.http.post("/v1/journeys/welcome/entries", json=body)
     handle = dev_client.get_workflow_handle(f"journey/welcome/{customer_id}")
-    await handle.signal("exit", "test over")
+    await handle.signal(Journey.on_operator_exit, "test over")
     await handle.result()
     after_it_ended = await stack.http.post("/v1/journeys/welcome/entries", json=body)
 

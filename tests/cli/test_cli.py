@@ -15,6 +15,7 @@ from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
 from tests.helpers.api_stack import ApiStack, running_stack
 from tests.helpers.support import eventually, free_port, make_settings, overture_command, subprocess_env
+from workflows import Journey
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ async def test_customer_event_and_messages(stack: ApiStack, stack_settings: Sett
 
     table = await eventually(listed)
     assert "email" in table and "sent" in table and "outbox" in table
-    await dev_client.get_workflow_handle(f"journey/welcome/{customer_id}").signal("exit", "test over")
+    await dev_client.get_workflow_handle(f"journey/welcome/{customer_id}").signal(Journey.on_operator_exit, "test over")
 
 
 async def test_bad_input_is_reported_with_the_field(stack: ApiStack, stack_settings: Settings) -> None:

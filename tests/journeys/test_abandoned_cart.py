@@ -17,6 +17,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from activities.store.tables import new_id
 from starter.testing.bench import JourneyBench
+from workflows import names
 from workflows.experiments import assign_variant
 from workflows.journey import HISTORY_LIMIT
 
@@ -30,7 +31,7 @@ OFFER_SUBJECTS = {
 
 def cart_journey(customer_id: str, cart_id: str = "k1") -> str:
     """The workflow id of one cart's journey."""
-    return f"journey/abandoned_cart/{customer_id}/{cart_id}"
+    return names.workflow_id("abandoned_cart", customer_id, cart_id)
 
 
 def zone_at(now: datetime, local_hour: int) -> ZoneInfo:

@@ -11,6 +11,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from starter.testing.bench import JourneyBench
+from workflows import names
 
 NEW_YORK = ZoneInfo("America/New_York")
 KOLKATA = ZoneInfo("Asia/Kolkata")  # UTC+05:30 all year: 10:00 local is 04:30Z
@@ -23,7 +24,7 @@ RUN_HISTORY_BOUND = 100
 
 
 def nurture(customer_id: str) -> str:
-    return f"journey/nurture/{customer_id}"
+    return names.workflow_id("nurture", customer_id)
 
 
 def tuesday_ten_after(after: datetime, zone: ZoneInfo) -> datetime:

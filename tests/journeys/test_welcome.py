@@ -1,6 +1,7 @@
 """The welcome journey under the time-skipping server: days pass in milliseconds.
 
-Events go through the real router (signal-with-start for the trigger, signal for the rest); sends
+Events go through the real router (it starts the journey on the trigger and signals the running
+journey for the rest); sends
 go through the real activity into a real SQLite database with the outbox provider.
 """
 
@@ -15,12 +16,11 @@ from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
 from starter.runtime.worker import build_worker
 from starter.testing.bench import JourneyBench
-from workflows import search
-from workflows.types import JourneyEvent
+from workflows import Journey, JourneyEvent, names, search
 
 
 def welcome(customer_id: str) -> str:
-    return f"journey/welcome/{customer_id}"
+    return names.workflow_id("welcome", customer_id)
 
 
 async def test_reminder_goes_out_after_two_days_without_activation(bench: JourneyBench) -> None:
@@ -109,7 +109,7 @@ async def test_operator_exit_signal_ends_the_journey(bench: JourneyBench) -> Non
     customer = await bench.customer()
     await bench.event(customer, "signed_up")
     await bench.sleep(timedelta(hours=3))
-    await bench.handle(welcome(customer)).signal("exit", "customer asked support to stop")
+    await bench.handle(welcome(customer)).signal(Journey.on_operator_exit, "customer asked support to stop")
 
     outcome = await bench.outcome(welcome(customer))
 
@@ -147,8 +147,8 @@ async def test_repeated_event_ids_are_ignored(bench: JourneyBench) -> None:
     await bench.event(customer, "signed_up")
     handle = bench.handle(welcome(customer))
     activated = JourneyEvent(id="activated-1", name="activated")
-    await handle.signal("event", activated)
-    await handle.signal("event", activated)  # delivered twice, heard once
+    await handle.signal(Journey.on_event, activated)
+    await handle.signal(Journey.on_event, activated)  # delivered twice, heard once
 
     assert (await bench.outcome(welcome(customer))).status == "completed"
     assert await bench.sent(customer) == ["welcome"]

@@ -16,11 +16,12 @@ import pytest
 from activities.store.tables import new_id
 from journeys.winback import OFFER_WEIGHTS, OFFERS
 from starter.testing.bench import JourneyBench
-from workflows.experiments import HOLDOUT, assign_variant
+from workflows import HOLDOUT, names
+from workflows.experiments import assign_variant
 
 
 def winback(customer_id: str) -> str:
-    return f"journey/winback/{customer_id}"
+    return names.workflow_id("winback", customer_id)
 
 
 def variant_label(offer: str) -> str:

@@ -17,11 +17,7 @@ from starter.runtime.stores import Stores
 from starter.testing.bench import JourneyBench
 from tests.helpers.support import eventually
 from workflows.experiments import assign_variant
-
-
-def wid(journey: str, customer_id: str, instance: str | None = None) -> str:
-    return f"journey/{journey}/{customer_id}" + (f"/{instance}" if instance else "")
-
+from workflows.names import workflow_id
 
 # ----- goals and exits ---------------------------------------------------------------------------
 
@@ -32,7 +28,7 @@ async def test_a_goal_mid_wait_converts_at_once_and_records_the_conversion(bench
     await bench.sleep(timedelta(days=1))
     await bench.event(customer, "lab_goal", order="o-1")
 
-    outcome = await bench.outcome(wid("goal_lab", customer))
+    outcome = await bench.outcome(workflow_id("goal_lab", customer))
 
     variant = assign_variant(customer, "lab_copy", ["short", "long"], None)
     assert (outcome.status, outcome.reason, outcome.step) == ("converted", "lab_goal", "wait:3d")
@@ -44,7 +40,7 @@ async def test_a_goal_mid_wait_converts_at_once_and_records_the_conversion(bench
         "wait:3d",
         f"lab_copy={variant}",
     )
-    timeline = await bench.timeline(wid("goal_lab", customer))
+    timeline = await bench.timeline(workflow_id("goal_lab", customer))
     assert timeline.moments[-1].at - timeline.sends[0].at < timedelta(days=2)  # not after the 3-day timer
     assert [row.variant for row in await bench.deliveries(customer)] == [f"lab_copy={variant}"]
 
@@ -55,7 +51,7 @@ async def test_an_exit_event_mid_wait_ends_without_a_conversion(bench: JourneyBe
     await bench.sleep(timedelta(days=2))
     await bench.event(customer, "lab_stop")
 
-    outcome = await bench.outcome(wid("goal_lab", customer))
+    outcome = await bench.outcome(workflow_id("goal_lab", customer))
 
     assert (outcome.status, outcome.reason) == ("exited", "lab_stop")
     assert await bench.conversions(customer) == []
@@ -70,9 +66,9 @@ async def test_an_exit_during_a_send_in_flight_still_ends_as_exited(
     await bench.event(customer, "lab_goal_started")
     # A worker without activities: the journey's first send is scheduled and stays in flight.
     async with Worker(bench.env.client, task_queue=settings.task_queue, workflows=registry.workflows):
-        await eventually(lambda: _step_is(bench, wid("goal_lab", customer), "send:welcome"))
+        await eventually(lambda: _step_is(bench, workflow_id("goal_lab", customer), "send:welcome"))
         await bench.event(customer, "lab_stop")
-        outcome = await bench.outcome(wid("goal_lab", customer))
+        outcome = await bench.outcome(workflow_id("goal_lab", customer))
 
     assert (outcome.status, outcome.reason, outcome.step) == ("exited", "lab_stop", "send:welcome")
 
@@ -85,7 +81,7 @@ async def test_an_exit_and_a_send_finishing_in_the_same_activation_end_the_journ
     # of the journey body meets an activity that already has its result.
     customer = await bench.customer()
     await bench.event(customer, "lab_goal_started")
-    journey_id = wid("goal_lab", customer)
+    journey_id = workflow_id("goal_lab", customer)
     client, queue = bench.env.client, settings.task_queue
     # No workflow cache, so no sticky queue: the last worker gets the task with both events.
     async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):
@@ -115,7 +111,7 @@ async def test_the_first_of_a_goal_and_an_exit_decides(bench: JourneyBench) -> N
     await bench.event(customer, "lab_stop")
     await bench.event(customer, "lab_goal")
 
-    outcome = await bench.outcome(wid("goal_lab", customer))
+    outcome = await bench.outcome(workflow_id("goal_lab", customer))
 
     assert outcome.status == "exited"
     assert await bench.conversions(customer) == []
@@ -133,9 +129,9 @@ async def test_wait_for_returns_whichever_event_came_first_with_its_properties(
     await bench.sleep(timedelta(hours=3))
     await bench.event(customer, answer, seats=5)
 
-    await bench.outcome(wid("choice_lab", customer))
+    await bench.outcome(workflow_id("choice_lab", customer))
 
-    (send,) = (await bench.timeline(wid("choice_lab", customer))).sends
+    (send,) = (await bench.timeline(workflow_id("choice_lab", customer))).sends
     assert send.request.template == template and send.request.data["data"] == {"seats": 5}
 
 
@@ -143,7 +139,7 @@ async def test_wait_for_times_out_with_none(bench: JourneyBench) -> None:
     customer = await bench.customer()
     await bench.event(customer, "lab_choice")
 
-    assert (await bench.outcome(wid("choice_lab", customer))).status == "completed"
+    assert (await bench.outcome(workflow_id("choice_lab", customer))).status == "completed"
     assert await bench.deliveries(customer) == []
 
 
@@ -153,11 +149,11 @@ async def test_wait_for_times_out_with_none(bench: JourneyBench) -> None:
 async def test_once_never_lets_a_customer_in_twice(bench: JourneyBench) -> None:
     customer = await bench.customer()
     first = await bench.event(customer, "lab_once")
-    await bench.outcome(wid("once_lab", customer))
+    await bench.outcome(workflow_id("once_lab", customer))
 
     again = await bench.event(customer, "lab_once")
 
-    assert first.started == [wid("once_lab", customer)]
+    assert first.started == [workflow_id("once_lab", customer)]
     assert again.started == [] and again.signalled == []
     spec = bench.router._registry.get("once_lab").spec  # type: ignore[union-attr]
     with pytest.raises(EntryRefused, match="re-entry: once"):
@@ -168,13 +164,13 @@ async def test_after_exit_re_enters_only_once_the_run_ended(bench: JourneyBench)
     customer = await bench.customer()
     first = await bench.event(customer, "lab_after_exit")
     during = await bench.event(customer, "lab_after_exit")
-    await bench.outcome(wid("after_exit_lab", customer))
+    await bench.outcome(workflow_id("after_exit_lab", customer))
     after = await bench.event(customer, "lab_after_exit")
 
-    assert first.started == [wid("after_exit_lab", customer)]
-    assert during.started == [] and during.signalled == [wid("after_exit_lab", customer)]
-    assert after.started == [wid("after_exit_lab", customer)]
-    assert (await bench.outcome(wid("after_exit_lab", customer))).status == "completed"
+    assert first.started == [workflow_id("after_exit_lab", customer)]
+    assert during.started == [] and during.signalled == [workflow_id("after_exit_lab", customer)]
+    assert after.started == [workflow_id("after_exit_lab", customer)]
+    assert (await bench.outcome(workflow_id("after_exit_lab", customer))).status == "completed"
 
 
 async def test_always_starts_instances_side_by_side_and_keyless_exits_reach_all(bench: JourneyBench) -> None:
@@ -206,9 +202,9 @@ async def test_quiet_hours_hold_marketing_until_morning_but_not_transactional(be
     customer = await bench.customer(timezone=zone)
     await bench.event(customer, "lab_quiet")
 
-    assert (await bench.outcome(wid("quiet_lab", customer))).status == "completed"
+    assert (await bench.outcome(workflow_id("quiet_lab", customer))).status == "completed"
 
-    transactional, marketing = (await bench.timeline(wid("quiet_lab", customer))).sends
+    transactional, marketing = (await bench.timeline(workflow_id("quiet_lab", customer))).sends
     local = ZoneInfo(zone)
     assert transactional.at.astimezone(local).hour == 23
     assert (marketing.at.astimezone(local).hour, marketing.at.astimezone(local).minute) == (8, 0)
@@ -222,23 +218,23 @@ async def test_wait_until_a_local_time_and_weekday(bench: JourneyBench, weekday:
     properties = {"weekday": weekday} if weekday else {}
     await bench.event(customer, "lab_clock", **properties)
 
-    await bench.outcome(wid("clock_lab", customer))
+    await bench.outcome(workflow_id("clock_lab", customer))
 
-    (send,) = (await bench.timeline(wid("clock_lab", customer))).sends
+    (send,) = (await bench.timeline(workflow_id("clock_lab", customer))).sends
     local = send.at.astimezone(ZoneInfo("Asia/Kolkata"))
     assert (local.hour, local.minute) == (9, 0)
     if weekday:
         assert local.strftime("%a").lower() == weekday
-    assert send.at - (await bench.timeline(wid("clock_lab", customer))).started_at <= timedelta(days=7)  # type: ignore[operator]
+    assert send.at - (await bench.timeline(workflow_id("clock_lab", customer))).started_at <= timedelta(days=7)  # type: ignore[operator]
 
 
 async def test_a_customer_without_a_zone_uses_the_default(bench: JourneyBench) -> None:
     customer = await bench.customer()
     await bench.event(customer, "lab_clock")
 
-    await bench.outcome(wid("clock_lab", customer))
+    await bench.outcome(workflow_id("clock_lab", customer))
 
-    (send,) = (await bench.timeline(wid("clock_lab", customer))).sends
+    (send,) = (await bench.timeline(workflow_id("clock_lab", customer))).sends
     assert (send.at.hour, send.at.minute) == (9, 0)  # OVERTURE_DEFAULT_TIMEZONE is UTC
 
 
@@ -252,9 +248,9 @@ async def test_continue_as_new_keeps_events_variants_and_outcome(bench: JourneyB
         await bench.sleep(timedelta(hours=1))
         await bench.event(customer, "lab_tick")
 
-    outcome = await bench.outcome(wid("loop_lab", customer))
+    outcome = await bench.outcome(workflow_id("loop_lab", customer))
 
-    timeline = await bench.timeline(wid("loop_lab", customer))
+    timeline = await bench.timeline(workflow_id("loop_lab", customer))
     variant = f"lab_loop_copy={assign_variant(customer, 'lab_loop_copy', ['a', 'b'], None)}"
     assert outcome.status == "completed" and outcome.variant == variant
     assert len(timeline.history_lengths) == 3  # runs of 3, 3 and 1 ticks
@@ -268,5 +264,5 @@ async def test_events_that_arrive_around_a_continue_as_new_are_not_lost(bench: J
     for _ in range(7):  # all at once: several are still unread when the run continues as new
         await bench.event(customer, "lab_tick")
 
-    assert (await bench.outcome(wid("loop_lab", customer))).status == "completed"
+    assert (await bench.outcome(workflow_id("loop_lab", customer))).status == "completed"
     assert len(await bench.sent(customer)) == 7

@@ -15,9 +15,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from starter.routing.registry import JourneyRegistry
-from workflows.journey import Journey, journey
-from workflows.messages import Email
-from workflows.types import Entry, Outcome
+from starter.runtime.sandbox import journey_workflow_runner
+from workflows import Email, Entry, Journey, Outcome, journey
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -36,7 +35,9 @@ def test_every_bundled_journey_has_recorded_histories() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
 async def test_history_replays_against_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=JourneyRegistry.from_modules(["journeys"]).workflows)
+    replayer = Replayer(
+        workflows=JourneyRegistry.from_modules(["journeys"]).workflows, workflow_runner=journey_workflow_runner()
+    )
 
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
 
@@ -57,7 +58,7 @@ class WelcomeWithUnpatchedExtraStep(Journey):
 
 
 async def test_an_unpatched_incompatible_change_is_caught() -> None:
-    replayer = Replayer(workflows=[WelcomeWithUnpatchedExtraStep])
+    replayer = Replayer(workflows=[WelcomeWithUnpatchedExtraStep], workflow_runner=journey_workflow_runner())
 
     welcome_v1 = Path(__file__).parent / "histories" / "welcome.v1.no-activation.json"
     result = await replayer.replay_workflow(load(welcome_v1), raise_on_replay_failure=False)

@@ -5,10 +5,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.journey import Journey, journey
-from workflows.messages import Email, Sms, Webhook
-from workflows.timing import local_time
-from workflows.types import Entry, Outcome
+from workflows import Email, Entry, Journey, Outcome, Sms, Webhook, journey, local_time
 
 
 @journey(trigger="lab_goal_started", exit_on={"lab_stop"}, goal={"lab_goal"})

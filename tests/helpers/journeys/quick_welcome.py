@@ -4,9 +4,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.journey import Journey, journey
-from workflows.messages import Email
-from workflows.types import Entry, Outcome
+from workflows import Email, Entry, Journey, Outcome, journey
 
 QUICK_WAIT = timedelta(seconds=6)
 
