@@ -1,8 +1,25 @@
-"""Short, human-readable renderings of durations and instants for step names and UI details."""
+"""Durations as people write them (`30m`, `1d12h`, `2w`): the one grammar every setting, event
+script and step name uses, and short renderings of instants for the UI's details."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+
+_DURATION = re.compile(r"(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
+_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`"1d12h"` -> timedelta(days=1, hours=12); units w, d, h, m, s in that order; `"0"` is zero.
+    ValueError saying what a duration looks like otherwise."""
+    cleaned = text.strip()
+    if cleaned == "0":
+        return timedelta()
+    match = _DURATION.fullmatch(cleaned)
+    if not cleaned or match is None:
+        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 2h, 1d12h or 2w")
+    return timedelta(**{_UNITS[unit]: int(amount) for unit, amount in match.groupdict().items() if amount})
 
 
 def short_duration(duration: timedelta) -> str:

@@ -18,7 +18,6 @@ import base64
 import binascii
 import email.utils
 import json
-import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +37,7 @@ from activities.providers.base import (
 )
 from activities.providers.feedback import DeliveryFeedback, FeedbackKind, InboundWebhook
 from activities.providers.settings import SendGridSettings
+from activities.sending.personal_data import redact_email_addresses
 
 SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
 TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp"
@@ -65,7 +65,6 @@ _RESERVED_HEADERS = frozenset(
         "x-sg-eid",
     }
 )
-_ADDRESS = re.compile(r"<?[^\s<>@\"',;:]+@[^\s<>@\"',;:]+>?")
 _DETAIL_LIMIT = 200
 # Event -> feedback kind; events not listed (processed, deferred, unsubscribes, ...) carry none.
 _KINDS: dict[str, FeedbackKind] = {
@@ -170,9 +169,7 @@ def _explain(response: httpx.Response, recipient: str) -> str:
 
 def redact_addresses(text: str, recipient: str | None = None) -> str:
     """`text` without the recipient's address, or anything else that looks like an email address."""
-    if recipient and recipient.strip():
-        text = text.replace(recipient.strip(), "the recipient")
-    return _ADDRESS.sub("<address>", text)
+    return redact_email_addresses(text, recipient)
 
 
 class SendGridFeedback:

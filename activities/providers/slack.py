@@ -55,7 +55,8 @@ class SlackProvider:
             raise PermanentProviderError(f"slack does not deliver {message.channel!r} messages")
         if self._settings.bot_token is not None:
             return await self._post_message(self._settings.bot_token, message)
-        assert self._settings.webhook_url is not None  # the settings validator ensures one of them
+        if self._settings.webhook_url is None:
+            raise PermanentProviderError("slack has neither OVERTURE_SLACK_BOT_TOKEN nor OVERTURE_SLACK_WEBHOOK_URL")
         return await self._post_webhook(self._settings.webhook_url, message)
 
     async def _post_message(self, bot_token: SecretStr, message: OutgoingMessage) -> Receipt:

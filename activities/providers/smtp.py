@@ -10,7 +10,6 @@ from __future__ import annotations
 import email.policy
 import email.utils
 import hashlib
-import re
 import ssl
 from contextlib import suppress
 from email.message import EmailMessage
@@ -25,6 +24,7 @@ from activities.providers.base import (
     TransientProviderError,
 )
 from activities.providers.settings import SmtpSettings
+from activities.sending.personal_data import redact_email_addresses
 
 # Quoted-printable or base64 for anything non-ASCII, so any server takes it (no 8BITMIME needed).
 _POLICY = email.policy.SMTP.clone(cte_type="7bit")
@@ -37,7 +37,6 @@ _REFUSED: tuple[tuple[type[Exception], str], ...] = (
     (aiosmtplib.SMTPSenderRefused, "the sender"),
     (aiosmtplib.SMTPAuthenticationError, "the login"),
 )
-_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
 
 
 class SmtpProvider:
@@ -154,4 +153,4 @@ def _provider_error(error: Exception, data_sent: bool) -> ProviderError:
 
 def _redact(text: str) -> str:
     """Server replies often quote addresses; keep them out of errors and logs."""
-    return _ADDRESS.sub("<address>", text)
+    return redact_email_addresses(text)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-WINDOW = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$")
+from workflows.durations import parse_duration
 
 
 @dataclass(frozen=True)
@@ -18,18 +17,17 @@ class FrequencyCap:
 
 
 def parse_caps(text: str) -> dict[str, FrequencyCap]:
-    """`"marketing=3/7d,product=10/1d"` -> caps by topic; ValueError naming the bad part."""
+    """`"marketing=3/7d,product=10/1d"` -> caps by topic; ValueError naming the bad part. Windows
+    are durations (workflows/durations.py): `7d`, `12h`, `1d12h`."""
     caps: dict[str, FrequencyCap] = {}
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         topic, eq, rule = part.partition("=")
         count, slash, window = rule.partition("/")
-        match = WINDOW.match(window.strip())
-        if not (
-            eq and slash and topic.strip() and count.strip().isdigit() and match and any(match.groupdict().values())
-        ):
+        try:
+            length = parse_duration(window)
+        except ValueError:
+            length = timedelta()
+        if not (eq and slash and topic.strip() and count.strip().isdigit() and length > timedelta()):
             raise ValueError(f"frequency cap {part!r} is not like marketing=3/7d")
-        values = {unit: int(value or 0) for unit, value in match.groupdict().items()}
-        caps[topic.strip()] = FrequencyCap(
-            limit=int(count), window=timedelta(days=values["d"], hours=values["h"], minutes=values["m"])
-        )
+        caps[topic.strip()] = FrequencyCap(limit=int(count), window=length)
     return caps

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -16,6 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
+T = TypeVar("T")
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
@@ -25,6 +27,17 @@ def async_url(url: str) -> URL:
     if "+" not in parsed.drivername and parsed.drivername in _ASYNC_DRIVERS:
         parsed = parsed.set(drivername=_ASYNC_DRIVERS[parsed.drivername])
     return parsed
+
+
+class RowMissing(LookupError):
+    """A row the code just wrote or was told exists is not there: the database changed under us."""
+
+
+def present(row: T | None, what: str) -> T:
+    """`row`, or RowMissing naming `what` when it is None."""
+    if row is None:
+        raise RowMissing(f"{what} is missing from the database")
+    return row
 
 
 class Database:

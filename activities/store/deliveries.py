@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import func
 from sqlmodel import col, select, update
 
 from activities.sending.caps import FrequencyCap
-from activities.store.database import Database
-from activities.store.tables import Customer, Delivery, utcnow
+from activities.store.database import Database, present
+from activities.store.tables import Customer, Delivery, DeliveryStatus, utcnow
 from workflows.types import SendRequest, SendResult
 
-SENDING = "sending"
-FINAL_STATUSES = frozenset({"sent", "skipped", "failed"})
-COUNTED_BY_CAPS = (SENDING, "sent")
+SENDING: DeliveryStatus = "sending"
+FinalStatus = Literal["sent", "skipped", "failed"]
+FINAL_STATUSES: frozenset[DeliveryStatus] = frozenset({"sent", "skipped", "failed"})
+COUNTED_BY_CAPS: tuple[DeliveryStatus, ...] = (SENDING, "sent")
+
+
+class NotSettled(RuntimeError):
+    """A delivery still being sent was read as if it had an outcome."""
 
 
 def as_result(delivery: Delivery) -> SendResult:
     """The journey-facing result a settled delivery row stands for."""
+    if delivery.status == "sending":
+        raise NotSettled(f"delivery {delivery.idempotency_key!r} is still being sent")
     return SendResult(
-        status=delivery.status,  # type: ignore[arg-type]  # only final statuses reach here
+        status=delivery.status,
         channel=delivery.channel,
         idempotency_key=delivery.idempotency_key,
         provider=delivery.provider,
@@ -42,7 +50,7 @@ class DeliveryLedger:
             return result.first()
 
     async def record(
-        self, request: SendRequest, status: str, *, skip_reason: str | None = None, error: str | None = None
+        self, request: SendRequest, status: FinalStatus, *, skip_reason: str | None = None, error: str | None = None
     ) -> Delivery:
         """Settle a send that never reached a provider (skipped or failed before sending)."""
         stored = await self._insert(self._row(request, status, skip_reason=skip_reason, error=error))
@@ -79,8 +87,7 @@ class DeliveryLedger:
 
     async def call_failed(self, idempotency_key: str, error: str, *, maybe_delivered: bool) -> int:
         """Note a transient failure; returns the attempts made with the current provider."""
-        delivery = await self.get(idempotency_key)
-        assert delivery is not None, "call_failed before reserve"
+        delivery = present(await self.get(idempotency_key), f"delivery {idempotency_key!r}")
         attempts = delivery.attempts + 1
         changes: dict[str, object] = {"attempts": attempts, "error": error}
         if not maybe_delivered:
@@ -92,7 +99,7 @@ class DeliveryLedger:
         """Fail over: the next attempt goes to `provider`, from a clean slate."""
         await self._update(idempotency_key, provider=provider, attempts=0, call_started_at=None, error=error)
 
-    async def settle(self, idempotency_key: str, status: str, **fields: object) -> Delivery:
+    async def settle(self, idempotency_key: str, status: FinalStatus, **fields: object) -> Delivery:
         """Give the row its final status and details."""
         return await self._update(idempotency_key, status=status, **fields)
 
@@ -120,9 +127,7 @@ class DeliveryLedger:
     async def _insert(self, row: Delivery) -> Delivery:
         if await self._database.insert_once(row):
             return row
-        stored = await self.get(row.idempotency_key)
-        assert stored is not None, "unique violation without a row"
-        return stored
+        return present(await self.get(row.idempotency_key), f"delivery {row.idempotency_key!r}")
 
     @staticmethod
     async def _count_in_window(session: object, request: SendRequest, cap: FrequencyCap, at: datetime) -> int:
@@ -135,7 +140,7 @@ class DeliveryLedger:
         return int((await session.exec(query)).one())  # type: ignore[attr-defined]
 
     @staticmethod
-    def _row(request: SendRequest, status: str, **fields: object) -> Delivery:
+    def _row(request: SendRequest, status: DeliveryStatus, **fields: object) -> Delivery:
         return Delivery(
             idempotency_key=request.idempotency_key,
             customer_id=request.customer_id,

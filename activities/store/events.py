@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
-from activities.store.database import Database
+from activities.store.database import Database, present
 from activities.store.tables import Event, utc, utcnow
 
 ROUTING_LEASE = timedelta(seconds=30)
@@ -46,9 +46,7 @@ class EventLog:
                 await session.rollback()
                 if idempotency_key is None:
                     raise
-                earlier = await self.by_idempotency_key(idempotency_key)
-                assert earlier is not None, "unique violation without a row"
-                return earlier
+                return present(await self.by_idempotency_key(idempotency_key), f"event {idempotency_key!r}")
         return event
 
     async def by_idempotency_key(self, idempotency_key: str) -> Event | None:
@@ -94,9 +92,7 @@ class EventLog:
                 .values(started=started, signalled=signalled, routing_claimed_at=None)
             )
             await session.commit()
-            stored = await session.get(Event, event_id, populate_existing=True)
-            assert stored is not None, f"event {event_id} vanished"
-            return stored
+            return present(await session.get(Event, event_id, populate_existing=True), f"event {event_id}")
 
     async def for_customer(self, customer_id: str, limit: int = 50) -> list[Event]:
         """The customer's latest events, newest first."""

@@ -1,16 +1,22 @@
 """The database tables (sqlmodel). SQLite by default, PostgreSQL in production.
 
-Timestamps are stored in UTC; SQLite returns them without a zone, `utc()` puts it back.
+Timestamps are stored in UTC and come back zone-aware in UTC from either database (`UtcDateTime`).
+Where the API shows a table's row, the table and the API model share a `...Fields` base, so a
+column is declared once.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, String, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+DeliveryStatus = Literal["sending", "sent", "skipped", "failed"]
+"""`sending` while a provider is being called; the others are final."""
 
 
 def utcnow() -> datetime:
@@ -28,14 +34,32 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp column that stores UTC and returns zone-aware UTC datetimes: SQLite keeps no
+    zone, and PostgreSQL would answer in the session's."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Any aware datetime, as UTC (naive ones are taken to be UTC already)."""
+        return None if value is None else utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The stored moment, zone-aware in UTC."""
+        return None if value is None else utc(value)
+
+
 def _timestamp(**kwargs: Any) -> Any:
-    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kwargs)
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, **kwargs)
 
 
-class Customer(SQLModel, table=True):
-    """A customer profile; `id` is the product's own id for the customer."""
+def _moment(**kwargs: Any) -> Any:
+    return Field(default=None, sa_type=UtcDateTime, **kwargs)
 
-    __tablename__ = "customers"
+
+class CustomerFields(SQLModel):
+    """A customer profile as stored and as the API shows it; `id` is the product's own id."""
 
     id: str = Field(primary_key=True, max_length=200)
     email: str | None = None
@@ -46,6 +70,12 @@ class Customer(SQLModel, table=True):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+class Customer(CustomerFields, table=True):
+    """A customer profile."""
+
+    __tablename__ = "customers"
 
 
 class Event(SQLModel, table=True):
@@ -63,7 +93,7 @@ class Event(SQLModel, table=True):
     # SQL NULL until routed (none_as_null: a JSON `null` would not be IS NULL).
     started: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     signalled: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
-    routing_claimed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    routing_claimed_at: datetime | None = _moment()
 
     @property
     def routed(self) -> bool:
@@ -71,42 +101,52 @@ class Event(SQLModel, table=True):
         return self.started is not None
 
 
-class Delivery(SQLModel, table=True):
-    """One send a journey asked for: sent, skipped (with why) or failed; never two per key.
+class DeliveryFields(SQLModel):
+    """One send as the API shows it: sent, skipped (with why) or failed; never two per key.
 
-    `status` is the pipeline's verdict (sending, sent, skipped, failed) and never changes once
-    settled; what the provider reports afterwards lands in `feedback` and the *_at columns.
-    `scheduled_at` is the journey's clock when it asked (frequency caps count on it).
+    `status` is the pipeline's verdict and never changes once settled; what the provider
+    reports afterwards lands in `feedback` and the *_at columns.
+    """
+
+    idempotency_key: str = Field(unique=True, max_length=400)
+    journey: str
+    step: str
+    channel: str
+    template: str
+    topic: str
+    variant: str | None = None
+    provider: str | None = None
+    status: DeliveryStatus = Field(index=True, sa_type=String)
+    skip_reason: str | None = None
+    error: str | None = None
+    provider_message_id: str | None = Field(default=None, index=True)
+    feedback: str | None = Field(
+        default=None, description="The provider's latest news: delivered, opened, clicked, bounced, ..."
+    )
+    delivered_at: datetime | None = _moment()
+    opened_at: datetime | None = _moment()
+    clicked_at: datetime | None = _moment()
+    bounced_at: datetime | None = _moment()
+    complained_at: datetime | None = _moment()
+    created_at: datetime = _timestamp(index=True)
+    updated_at: datetime = _timestamp()
+
+
+class Delivery(DeliveryFields, table=True):
+    """One send a journey asked for, with the bookkeeping of getting it out exactly once.
+
+    `scheduled_at` is the journey's clock when it asked (frequency caps count on it);
+    `call_started_at` is set while a provider is being called.
     """
 
     __tablename__ = "deliveries"
 
     id: int | None = Field(default=None, primary_key=True)
-    idempotency_key: str = Field(unique=True, max_length=400)
     customer_id: str = Field(index=True, max_length=200)
-    journey: str
-    step: str
-    channel: str
-    provider: str | None = None
-    template: str
-    topic: str
-    variant: str | None = None
-    status: str = Field(index=True)
-    skip_reason: str | None = None
-    error: str | None = None
-    provider_message_id: str | None = Field(default=None, index=True)
     attempts: int = 0
-    call_started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    call_started_at: datetime | None = _moment()
     scheduled_at: datetime = _timestamp(index=True)
-    feedback: str | None = None
     feedback_detail: str | None = None
-    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    opened_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    clicked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    bounced_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    complained_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    created_at: datetime = _timestamp(index=True)
-    updated_at: datetime = _timestamp()
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -155,23 +195,28 @@ class Conversion(SQLModel, table=True):
     goal: str
     step: str
     variant: str | None = None
-    occurred_at: datetime = Field(sa_type=DateTime(timezone=True))
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
     recorded_at: datetime = _timestamp()
 
 
-class Subscription(SQLModel, table=True):
-    """A customer's choice for a topic on one channel (`*` = every channel)."""
+class SubscriptionFields(SQLModel):
+    """A customer's choice for a topic on one channel (`*` = every channel), as the API shows it."""
+
+    topic: str
+    channel: str = "*"
+    status: str  # subscribed | unsubscribed
+    source: str  # api | unsubscribe_link | provider
+    updated_at: datetime = _timestamp()
+
+
+class Subscription(SubscriptionFields, table=True):
+    """A customer's choice for a topic on one channel."""
 
     __tablename__ = "subscriptions"
     __table_args__ = (UniqueConstraint("customer_id", "topic", "channel"),)
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: str = Field(index=True, max_length=200)
-    topic: str
-    channel: str = "*"
-    status: str  # subscribed | unsubscribed
-    source: str  # api | unsubscribe_link | provider
-    updated_at: datetime = _timestamp()
 
 
 class Suppression(SQLModel, table=True):
@@ -187,7 +232,18 @@ class Suppression(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
-class InboxMessage(SQLModel, table=True):
+class InboxMessageFields(SQLModel):
+    """A message in a customer's in-app inbox, as the app reads it."""
+
+    topic: str
+    title: str | None = None
+    body: str
+    html: str | None = None
+    read_at: datetime | None = _moment()
+    created_at: datetime = _timestamp(index=True)
+
+
+class InboxMessage(InboxMessageFields, table=True):
     """A message in a customer's in-app inbox."""
 
     __tablename__ = "inbox_messages"
@@ -195,9 +251,3 @@ class InboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_key: str = Field(unique=True, max_length=400)
     customer_id: str = Field(index=True, max_length=200)
-    topic: str
-    title: str | None = None
-    body: str
-    html: str | None = None
-    read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    created_at: datetime = _timestamp(index=True)

@@ -1,4 +1,5 @@
-"""The HTTP API's request and response bodies (the public contract in DESIGN.md)."""
+"""The HTTP API's request and response bodies. Responses that show a stored row share its
+fields with the table (activities/store/tables.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from activities.sending.local_time import check_timezone
+from activities.store.tables import CustomerFields, DeliveryFields, InboxMessageFields, SubscriptionFields
 from workflows.channels import CHANNEL_NAMES
 from workflows.spec import JourneySpec
 
@@ -58,40 +60,8 @@ class CustomerIn(BaseModel):
         return value
 
 
-class _StoredRow(BaseModel):
-    """Read from a table row; SQLite drops the zone of timestamps, they are UTC."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    @field_validator(
-        "created_at",
-        "updated_at",
-        "read_at",
-        "delivered_at",
-        "opened_at",
-        "clicked_at",
-        "bounced_at",
-        "complained_at",
-        mode="after",
-        check_fields=False,
-    )
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-class CustomerOut(_StoredRow):
+class CustomerOut(CustomerFields):
     """A stored profile."""
-
-    id: str
-    email: str | None
-    phone: str | None
-    timezone: str | None
-    locale: str | None
-    push_tokens: list[str]
-    attributes: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
 
 
 class EventIn(BaseModel):
@@ -137,29 +107,8 @@ class EntryCreated(BaseModel):
     workflow_id: str
 
 
-class DeliveryOut(_StoredRow):
+class DeliveryOut(DeliveryFields):
     """One message a journey sent, skipped or failed to send."""
-
-    idempotency_key: str
-    journey: str
-    step: str
-    channel: str
-    template: str
-    topic: str
-    variant: str | None
-    provider: str | None
-    status: str
-    skip_reason: str | None
-    error: str | None
-    provider_message_id: str | None
-    feedback: str | None = Field(description="The provider's latest news: delivered, opened, clicked, bounced, ...")
-    delivered_at: datetime | None
-    opened_at: datetime | None
-    clicked_at: datetime | None
-    bounced_at: datetime | None
-    complained_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class SubscriptionIn(BaseModel):
@@ -178,26 +127,14 @@ class SubscriptionIn(BaseModel):
         return value
 
 
-class SubscriptionOut(_StoredRow):
+class SubscriptionOut(SubscriptionFields):
     """A stored choice; `channel` "*" means every channel."""
 
-    topic: str
-    channel: str
-    status: str
-    source: str
-    updated_at: datetime
 
-
-class InboxMessageOut(_StoredRow):
+class InboxMessageOut(InboxMessageFields):
     """A message in the customer's in-app inbox."""
 
     id: int
-    topic: str
-    title: str | None
-    body: str
-    html: str | None
-    read_at: datetime | None
-    created_at: datetime
 
 
 class FeedbackAccepted(BaseModel):

@@ -15,7 +15,8 @@ from typing import Any
 import structlog
 from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+from activities.sending.personal_data import EMAIL_ADDRESS
+
 PHONE = re.compile(r"\+\d[\d\s().-]{6,}\d")
 PII_KEYS = frozenset({"email", "phone", "recipient", "to", "address", "push_tokens"})
 
@@ -28,7 +29,7 @@ def fingerprint(value: str) -> str:
 def scrub(value: Any) -> Any:
     """`value` with every email address and +phone number replaced by its fingerprint."""
     if isinstance(value, str):
-        return PHONE.sub(lambda m: fingerprint(m.group()), EMAIL.sub(lambda m: fingerprint(m.group()), value))
+        return PHONE.sub(lambda m: fingerprint(m.group()), EMAIL_ADDRESS.sub(lambda m: fingerprint(m.group()), value))
     if isinstance(value, dict):
         return {key: _scrub_field(key, item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

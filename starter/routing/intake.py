@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from activities.store.customers import CustomerStore
+from activities.store.database import present
 from activities.store.events import EventLog
 from activities.store.tables import Event, utc
 from starter.routing.router import EventRouter
@@ -62,9 +63,7 @@ class EventIntake:
                 return await self._route(event)
             # A concurrent request with the same idempotency key is routing it: wait for its answer.
             await asyncio.sleep(CLAIM_POLL_SECONDS)
-            refreshed = await self._events.get(event.id)
-            assert refreshed is not None, f"event {event.id} vanished"
-            event = refreshed
+            event = present(await self._events.get(event.id), f"event {event.id}")
         return event
 
     async def _route(self, event: Event) -> Event:

@@ -27,7 +27,8 @@ from typing import Any
 
 import yaml
 
-OFFSET = re.compile(r"^\+?(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+from workflows.durations import parse_duration
+
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
@@ -45,15 +46,11 @@ class ScriptedEvent:
 
 
 def parse_offset(text: str) -> timedelta:
-    """`+1d2h` -> timedelta(days=1, hours=2); `+0` is the start."""
-    cleaned = str(text).strip()
-    if cleaned in ("0", "+0"):
-        return timedelta()
-    match = OFFSET.match(cleaned)
-    if not cleaned or match is None or not any(match.groupdict().values()):
-        raise ValueError(f"offset {text!r} is not like +0, +30m, +2h, +1d12h or +2w")
-    parts = {unit: int(value or 0) for unit, value in match.groupdict().items()}
-    return timedelta(weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    """`+1d2h` -> timedelta(days=1, hours=2); `+0` is the start (workflows/durations.py grammar)."""
+    try:
+        return parse_duration(str(text).strip().removeprefix("+"))
+    except ValueError as error:
+        raise ValueError(f"offset {text!r} is not like +0, +30m, +2h, +1d12h or +2w") from error
 
 
 def load_script(path: Path) -> list[ScriptedEvent]:
