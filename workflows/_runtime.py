@@ -181,7 +181,7 @@ class JourneyRuntime:
         key = f"{info.workflow_id}/{info.run_id}/{len(self._sends) + 1}"
         while True:
             self._stop_if_ended()
-            result = await workflow.execute_activity(
+            result: SendResult = await workflow.execute_activity(
                 names.SEND_MESSAGE,
                 self._send_request(key, message, step_name, data),
                 result_type=SendResult,
@@ -221,7 +221,7 @@ class JourneyRuntime:
         )
 
     async def _resolve_local_time(self, at: time, weekday: int | None, label: str) -> LocalTimeResult:
-        return await workflow.execute_activity(
+        answer: LocalTimeResult = await workflow.execute_activity(
             names.RESOLVE_LOCAL_TIME,
             LocalTimeRequest(
                 customer_id=self._started.customer_id,
@@ -234,9 +234,10 @@ class JourneyRuntime:
             retry_policy=RETRY,
             summary=f"resolve {label} local",
         )
+        return answer
 
     async def _load_profile(self) -> Profile:
-        return await workflow.execute_activity(
+        answer: Profile = await workflow.execute_activity(
             names.LOAD_PROFILE,
             self._started.customer_id,
             result_type=Profile,
@@ -244,6 +245,7 @@ class JourneyRuntime:
             retry_policy=RETRY,
             summary="load profile",
         )
+        return answer
 
     async def _record_conversion(self, outcome: Outcome, event: JourneyEvent) -> None:
         info = workflow.info()

@@ -53,11 +53,11 @@ class OvertureClient:
 
     def set_customer(self, customer_id: str, **profile: Any) -> dict[str, Any]:
         """Create or update a profile (email, phone, timezone, locale, push_tokens, attributes)."""
-        return self._call("PUT", f"/v1/customers/{customer_id}", json=profile)
+        return self._object("PUT", f"/v1/customers/{customer_id}", json=profile)
 
     def customer(self, customer_id: str) -> dict[str, Any]:
         """A profile with its running journeys and latest messages."""
-        return self._call("GET", f"/v1/customers/{customer_id}")
+        return self._object("GET", f"/v1/customers/{customer_id}")
 
     def send_event(
         self,
@@ -74,7 +74,7 @@ class OvertureClient:
             body["occurred_at"] = occurred_at.isoformat()
         if idempotency_key is not None:
             body["idempotency_key"] = idempotency_key
-        return self._call("POST", "/v1/events", json=body)
+        return self._object("POST", "/v1/events", json=body)
 
     def enter_journey(
         self, journey: str, customer_id: str, data: dict[str, Any] | None = None, *, key: str | None = None
@@ -83,15 +83,27 @@ class OvertureClient:
         body: dict[str, Any] = {"customer_id": customer_id, "data": data or {}}
         if key is not None:
             body["key"] = key
-        return self._call("POST", f"/v1/journeys/{journey}/entries", json=body)
+        return self._object("POST", f"/v1/journeys/{journey}/entries", json=body)
 
     def messages(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """The customer's deliveries, newest first."""
-        return self._call("GET", f"/v1/customers/{customer_id}/messages", params={"limit": limit})  # type: ignore[return-value]
+        return self._list("GET", f"/v1/customers/{customer_id}/messages", params={"limit": limit})
 
     def journeys(self) -> list[dict[str, Any]]:
         """Registered journeys."""
-        return self._call("GET", "/v1/journeys")  # type: ignore[return-value]
+        return self._list("GET", "/v1/journeys")
+
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        answer = self._call(method, path, **kwargs)
+        if not isinstance(answer, dict):
+            raise OvertureError(200, f"expected a JSON object from {path}, got {type(answer).__name__}")
+        return answer
+
+    def _list(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
+        answer = self._call(method, path, **kwargs)
+        if not isinstance(answer, list):
+            raise OvertureError(200, f"expected a JSON list from {path}, got {type(answer).__name__}")
+        return answer
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, path, **kwargs)

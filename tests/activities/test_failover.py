@@ -11,8 +11,9 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from activities.providers.outbox import OutboxProvider
-from activities.providers.smtp import SmtpProvider, SmtpSettings
-from activities.providers.twilio import TwilioProvider, TwilioSettings
+from activities.providers.settings import SmtpSettings, TwilioSettings
+from activities.providers.smtp import SmtpProvider
+from activities.providers.twilio import TwilioProvider
 from activities.store.customers import CustomerStore
 from activities.store.database import Database
 from activities.store.deliveries import DeliveryLedger
@@ -110,9 +111,7 @@ async def test_transient_errors_are_retried_on_the_same_provider(
 
 async def test_an_unreachable_provider_hands_over_after_its_attempts(database: Database, customer: str) -> None:
     closed_port = free_port()
-    smtp = SmtpProvider(
-        SmtpSettings(host="127.0.0.1", port=closed_port, security="none", from_address="a@acme.test")  # type: ignore[call-arg]
-    )
+    smtp = SmtpProvider(SmtpSettings(host="127.0.0.1", port=closed_port, security="none", from_address="a@acme.test"))
     messaging = make_messaging(database, {"email": [smtp, OutboxProvider(database)]}, provider_attempts=2)
 
     result, retries = await send_with_retries(messaging, send_request("k1"))

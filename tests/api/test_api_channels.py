@@ -18,7 +18,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.providers.feedback import FeedbackParsers
 from activities.providers.inbox import InboxProvider
 from activities.providers.outbox import OutboxProvider
-from activities.providers.sendgrid import SendGridFeedback, SendGridProvider, SendGridSettings
+from activities.providers.sendgrid import SendGridFeedback, SendGridProvider
+from activities.providers.settings import SendGridSettings
 from activities.providers.twilio import TwilioFeedback, twilio_signature
 from activities.send_message import MessagingActivities
 from activities.sending.consent import UnsubscribeTokens

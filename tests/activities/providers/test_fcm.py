@@ -13,7 +13,8 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.providers.base import OutgoingMessage, PermanentProviderError, TransientProviderError
-from activities.providers.fcm import CREDENTIALS_SETTING, FcmProvider, FcmSettings
+from activities.providers.fcm import CREDENTIALS_SETTING, FcmProvider
+from activities.providers.settings import FcmSettings
 from activities.sending.templates import Rendered
 from activities.store.customers import CustomerStore
 from activities.store.database import Database
@@ -67,7 +68,7 @@ async def fcm(tmp_path: Path) -> AsyncIterator[Fcm]:
                 "token_uri": f"{url}/token",
                 **overrides,
             }
-            built.append(FcmProvider(FcmSettings(**values)))  # type: ignore[call-arg, arg-type]
+            built.append(FcmProvider(FcmSettings.model_validate(values)))
             return built[-1]
 
         try:
@@ -307,7 +308,7 @@ def test_a_bad_credentials_file_is_a_value_error_naming_the_setting(
     path = _key_file(tmp_path, content)
 
     with pytest.raises(ValueError, match=problem) as raised:
-        FcmProvider(FcmSettings(credentials_file=path))  # type: ignore[call-arg]
+        FcmProvider(FcmSettings(credentials_file=path))
 
     assert CREDENTIALS_SETTING == "OVERTURE_FCM_CREDENTIALS_FILE"
     assert CREDENTIALS_SETTING in str(raised.value)

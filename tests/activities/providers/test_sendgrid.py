@@ -17,8 +17,8 @@ from activities.providers.sendgrid import (
     TIMESTAMP_HEADER,
     SendGridFeedback,
     SendGridProvider,
-    SendGridSettings,
 )
+from activities.providers.settings import SendGridSettings
 from activities.sending.templates import Rendered
 from starter.config.settings import Settings
 from tests.helpers.fakes.sendgrid import EventSigner, FakeSendGrid, Misbehaviour, sendgrid_event
@@ -30,14 +30,14 @@ UNSUBSCRIBE = "<https://acme.test/u/abc>, <mailto:unsubscribe@acme.test>"
 
 
 def settings(base_url: str, api_key: str, **overrides: object) -> SendGridSettings:
-    """Settings for a provider talking to `base_url` (no .env file is read)."""
+    """Settings for a provider talking to `base_url`."""
     values: dict[str, object] = {
         "api_key": SecretStr(api_key),
         "from_address": "Acme <hello@acme.test>",
         "base_url": base_url,
         **overrides,
     }
-    return SendGridSettings(**values)  # type: ignore[call-arg, arg-type]
+    return SendGridSettings.model_validate(values)
 
 
 def message(recipient: str = RECIPIENT, html: str | None = "<p>Welcome, Ada</p>") -> OutgoingMessage:

@@ -11,7 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from activities.providers.base import OutgoingMessage, PermanentProviderError, TransientProviderError
-from activities.providers.slack import SlackProvider, SlackSettings
+from activities.providers.settings import SlackSettings
+from activities.providers.slack import SlackProvider
 from activities.sending.templates import Rendered
 from starter.config.settings import Settings
 from tests.helpers.fakes.server import serve
@@ -51,7 +52,7 @@ async def slack() -> AsyncIterator[Slack]:
 
         def provider(**overrides: object) -> SlackProvider:
             values: dict[str, object] = {"bot_token": fake.bot_token, "base_url": f"{url}/api", **overrides}
-            built.append(SlackProvider(SlackSettings(**values)))  # type: ignore[call-arg, arg-type]
+            built.append(SlackProvider(SlackSettings.model_validate(values)))
             return built[-1]
 
         try:
@@ -209,7 +210,7 @@ def test_settings_need_a_bot_token_or_a_webhook(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("OVERTURE_SLACK_WEBHOOK_URL", raising=False)
 
     with pytest.raises(ValidationError, match="bot_token"):
-        SlackSettings()  # type: ignore[call-arg]
+        SlackSettings()
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

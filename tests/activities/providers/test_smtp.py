@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from activities.providers.base import OutgoingMessage, PermanentProviderError, TransientProviderError
-from activities.providers.smtp import SmtpProvider, SmtpSettings, _provider_error
+from activities.providers.settings import SmtpSettings
+from activities.providers.smtp import SmtpProvider, _provider_error
 from activities.sending.templates import Rendered
 from tests.helpers.support import free_port
 
@@ -163,7 +164,7 @@ def smtp_server(mailbox: Mailbox, **kwargs: Any) -> Iterator[int]:
 
 
 def settings(port: int, **overrides: Any) -> SmtpSettings:
-    """Settings for one test (no environment, no .env); plain SMTP unless overridden."""
+    """Settings for one test: plain SMTP unless overridden."""
     values: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": port,
@@ -171,7 +172,7 @@ def settings(port: int, **overrides: Any) -> SmtpSettings:
         "from_address": SENDER,
         "timeout": 5.0,
     }
-    return SmtpSettings(**(values | overrides))  # type: ignore[call-arg]
+    return SmtpSettings(**(values | overrides))
 
 
 def message(key: str = "delivery-1", **overrides: Any) -> OutgoingMessage:

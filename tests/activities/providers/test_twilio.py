@@ -14,7 +14,8 @@ from pydantic import SecretStr
 
 from activities.providers.base import OutgoingMessage, PermanentProviderError, TransientProviderError
 from activities.providers.feedback import DeliveryFeedback, InboundWebhook
-from activities.providers.twilio import TwilioFeedback, TwilioProvider, TwilioSettings, twilio_signature
+from activities.providers.settings import TwilioSettings
+from activities.providers.twilio import TwilioFeedback, TwilioProvider, twilio_signature
 from activities.sending.templates import Rendered
 from tests.helpers.fakes.server import serve
 from tests.helpers.fakes.twilio import FakeTwilio
@@ -43,7 +44,7 @@ class Twilio:
             "whatsapp_from": WHATSAPP_FROM,
             "status_callback_url": CALLBACK_URL,
         }
-        return TwilioProvider(TwilioSettings(**(values | overrides)))  # type: ignore[call-arg]
+        return TwilioProvider(TwilioSettings(**(values | overrides)))
 
 
 @pytest.fixture
@@ -192,10 +193,10 @@ def test_settings_need_a_sender_and_e164_numbers() -> None:
     base: dict[str, Any] = {"account_sid": "AC1", "auth_token": SecretStr("t")}
 
     with pytest.raises(ValueError, match="from_number"):
-        TwilioSettings(**base)  # type: ignore[call-arg]
+        TwilioSettings(**base)
     with pytest.raises(ValueError, match=r"E\.164"):
-        TwilioSettings(**base, from_number="0176 1234 5678")  # type: ignore[call-arg]
-    configured = TwilioSettings(**base, from_number=SMS_FROM)  # type: ignore[call-arg]
+        TwilioSettings(**base, from_number="0176 1234 5678")
+    configured = TwilioSettings(**base, from_number=SMS_FROM)
     assert configured.from_number == SMS_FROM
 
 

@@ -12,7 +12,9 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from activities.providers.base import OutgoingMessage, PermanentProviderError, TransientProviderError
-from activities.providers.webhook import WebhookProvider, WebhookSettings, secret_key, sign, verify
+from activities.providers.settings import WebhookSettings
+from activities.providers.settings import webhook_secret_key as secret_key
+from activities.providers.webhook import WebhookProvider, sign, verify
 from activities.sending.templates import Rendered
 from starter.config.settings import Settings
 from tests.helpers.fakes.server import serve
@@ -36,8 +38,8 @@ def message(key: str = "delivery-1", **overrides: Any) -> OutgoingMessage:
 
 
 def settings(url: str, secret: str = TEST_SECRET, timeout_seconds: float | None = None) -> WebhookSettings:
-    """Settings for one test (no environment, no .env)."""
-    return WebhookSettings(url=url, secret=SecretStr(secret), timeout_seconds=timeout_seconds)  # type: ignore[call-arg]
+    """Settings for one test."""
+    return WebhookSettings(url=url, secret=SecretStr(secret), timeout_seconds=timeout_seconds)
 
 
 @pytest.fixture
