@@ -9,10 +9,11 @@ import pytest
 
 from tests.helpers.support import REPO_ROOT
 
+TYPED = ("workflows", "activities", "starter", "journeys", "worker.py", "tests", "bench")
 CHECKS = {
     "ruff lint": [sys.executable, "-m", "ruff", "check", "."],
     "ruff format": [sys.executable, "-m", "ruff", "format", "--check", "."],
-    "mypy": [sys.executable, "-m", "mypy", "workflows", "activities", "starter", "journeys", "worker.py", "tests"],
+    "mypy": [sys.executable, "-m", "mypy", *TYPED],
 }
 
 

@@ -1,6 +1,6 @@
 """Measure what passing `workflows` through the sandbox saves per journey instance (not a test).
 
-    python -m tests.workflows.measure_sandbox [--replays 200]
+    python -m bench.sandbox_cost [--replays 200]
 
 Each replay creates a fresh workflow instance, as the worker does for every journey it starts
 or rebuilds: a new sandbox with its imports, then the recorded history. The difference between
@@ -22,7 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from starter.routing.registry import JourneyRegistry
 from starter.runtime.sandbox import journey_workflow_runner
 
-HISTORY = Path(__file__).parent / "histories" / "welcome.v2.activated-day-1.json"
+HISTORY = Path(__file__).resolve().parents[1] / "tests" / "workflows" / "histories" / "welcome.v2.activated-day-1.json"
 WARM_UP = 5
 
 
