@@ -1,1 +1,4 @@
-"""Entry points: settings, the HTTP API, the event router, the CLI and the embedded dev stack."""
+"""Entry points, one sub-package per job: `config/` (settings, logs), `runtime/` (the composition
+root and the worker), `routing/` (events to journeys), `api/` (HTTP), `cli/` (the `overture`
+command and the Python client), `dev/` (the embedded stack, the simulator) and `testing/` (the
+public journey bench)."""
