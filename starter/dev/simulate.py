@@ -1,5 +1,5 @@
 """`overture simulate`: run a journey for one customer against a scripted list of events, on a
-private time-skipping server, and print its timeline. Nothing is sent.
+journey bench of its own (a private time-skipping server), and print its timeline. Nothing is sent.
 
 The customer's profile is copied from the configured database when it exists there (flags can
 override it); everything the simulation writes goes to a throw-away database through the outbox
@@ -15,24 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from activities.store.customers import PROFILE_FIELDS, CustomerStore
 from activities.store.database import Database, async_url
-from activities.store.entries import EntryLedger
-from activities.store.tables import OutboxMessage, new_id
 from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
-from starter.routing.router import EventRouter
-from starter.runtime.worker import build_worker
+from starter.testing.bench import JourneyBench
 from starter.testing.script import ScriptedEvent
-from starter.testing.server import start_time_skipping_server
-from starter.testing.timeline import Moment, Timeline, read_timeline
+from starter.testing.timeline import Moment, Timeline
 from workflows import names
 from workflows.durations import short_duration, utc_label
 from workflows.spec import JourneySpec
-from workflows.types import JourneyEvent
 
 
 class SimulationError(Exception):
@@ -61,88 +54,66 @@ async def simulate(settings: Settings, request: SimulationRequest) -> str:
         raise SimulationError(f"unknown journey {request.journey!r}; registered: {known}")
     profile = merge_profile(await stored_profile(settings, request.customer_id), request.profile)
     with tempfile.TemporaryDirectory(prefix="overture-simulate-") as scratch:
+        # The user's rules (time zone, quiet hours, caps), on throw-away state; the bench sends
+        # nothing whatever providers the settings name.
         sandbox = settings.model_copy(
-            update={"database_url": f"sqlite:///{Path(scratch) / 'simulation.db'}", "task_queue": "simulation"}
+            update={
+                "database_url": f"sqlite:///{Path(scratch) / 'simulation.db'}",
+                "state_dir": Path(scratch),
+                "task_queue": "simulation",
+            }
         )
-        database = Database(sandbox.database_url)
-        await database.create_tables()
-        await CustomerStore(database).upsert(request.customer_id, profile)
-        env = await start_time_skipping_server()
-        try:
-            run = _Run(env, sandbox, registry, database, journey.spec, request)
-            return await run.report(profile)
-        finally:
-            await env.shutdown()
-            await database.close()
+        async with JourneyBench.start(settings=sandbox) as bench:
+            await bench.customers.upsert(request.customer_id, profile)
+            return await _Run(bench, journey.spec, request).report(profile)
 
 
 class _Run:
-    def __init__(
-        self,
-        env: WorkflowEnvironment,
-        settings: Settings,
-        registry: JourneyRegistry,
-        database: Database,
-        spec: JourneySpec,
-        request: SimulationRequest,
-    ) -> None:
-        self.env, self.settings, self.registry, self.database = env, settings, registry, database
-        self.spec, self.request = spec, request
-        self.router = EventRouter(env.client, registry, settings.task_queue, EntryLedger(database))
+    def __init__(self, bench: JourneyBench, spec: JourneySpec, request: SimulationRequest) -> None:
+        self.bench, self.spec, self.request = bench, spec, request
         self.instances: list[str] = []
         self.notes: list[str] = []
 
     async def report(self, profile: dict[str, Any]) -> str:
-        async with build_worker(self.env.client, self.settings, self.registry, self.database):
-            started_at = await self._start_clock()
-            await self._play(started_at)
-            await self._advance_to(started_at + self.request.horizon)
-            subjects = await self._subjects()
-            sections = [await self._section(workflow_id, started_at, subjects) for workflow_id in self.instances]
+        started_at = await self._start_clock()
+        await self._play(started_at)
+        await self.bench.advance_to(started_at + self.request.horizon)
+        subjects = await self._subjects()
+        sections = [await self._section(workflow_id, started_at, subjects) for workflow_id in self.instances]
         if not sections:
             sections = [f"\n(no {self.spec.name} journey started: its trigger is {self.spec.trigger!r})"]
         return "\n".join([_header(self.request, self.spec, profile, started_at), *self.notes, *sections])
 
     async def _start_clock(self) -> datetime:
-        now = await self.env.get_current_time()
+        now = await self.bench.now()
         if self.request.start is not None:
             if self.request.start < now:
                 raise SimulationError(
                     f"--start {self.request.start:%Y-%m-%d %H:%M} is in the past (now: {utc_label(now)})"
                 )
-            await self.env.sleep(self.request.start - now)
-        return await self.env.get_current_time()
+            await self.bench.advance_to(self.request.start)
+        return await self.bench.now()
 
     async def _play(self, started_at: datetime) -> None:
-        if not any(event.name == self.spec.trigger for event in self.request.events):
-            self.instances.append(await self.router.enter(self.spec, self.request.customer_id, self.request.data))
-        for scripted in self.request.events:
-            await self._advance_to(started_at + scripted.offset)
-            event = JourneyEvent(id=new_id(), name=scripted.name, properties=scripted.properties)
-            routing = await self.router.route(self.request.customer_id, event)
-            prefix = names.journey_prefix(self.spec.name)
+        customer_id, events = self.request.customer_id, self.request.events
+        if not any(event.name == self.spec.trigger for event in events):
+            self.instances.append(await self.bench.enter(self.spec.name, customer_id, self.request.data))
+        prefix = names.journey_prefix(self.spec.name)
+        for played in await self.bench.play(customer_id, events, since=started_at):
+            routing = played.routing
             self.instances += [
                 started for started in routing.started if started.startswith(prefix) and started not in self.instances
             ]
-            reached = [
-                workflow_id for workflow_id in routing.started + routing.signalled if workflow_id.startswith(prefix)
-            ]
-            if not reached:
-                offset = short_duration(scripted.offset)
-                self.notes.append(f"note: {scripted.name} at +{offset} reached no running {self.spec.name}")
-
-    async def _advance_to(self, moment: datetime) -> None:
-        now = await self.env.get_current_time()
-        if moment > now:
-            await self.env.sleep(moment - now)
+            if not any(workflow_id.startswith(prefix) for workflow_id in routing.started + routing.signalled):
+                offset = short_duration(played.event.offset)
+                self.notes.append(f"note: {played.event.name} at +{offset} reached no running {self.spec.name}")
 
     async def _subjects(self) -> dict[str, str]:
-        async with self.database.session() as session:
-            messages = (await session.exec(select(OutboxMessage))).all()
+        messages = await self.bench.outbox(self.request.customer_id)
         return {message.delivery_key: message.subject or message.text.strip().splitlines()[0] for message in messages}
 
     async def _section(self, workflow_id: str, started_at: datetime, subjects: dict[str, str]) -> str:
-        timeline = await read_timeline(self.env.client, workflow_id)
+        timeline = await self.bench.timeline(workflow_id)
 
         def annotate(moment: Moment) -> str:
             if moment.send is None or moment.send.request.idempotency_key not in subjects:

@@ -1,23 +1,46 @@
-"""A test bench for journeys on the time-skipping server: real router, real activities, real
-SQLite database, outbox delivery. Days pass in milliseconds."""
+"""The journey bench: your journeys on the time-skipping server with the real router, the real
+activities and a throw-away SQLite database; every channel goes to the outbox (in_app: the
+inbox), so nothing is ever sent. Days pass in milliseconds.
+
+    async with JourneyBench.start(journey_modules=["mycompany.journeys"],
+                                  template_dirs=[Path("mycompany/templates")]) as bench:
+        ada = await bench.customer(attributes={"first_name": "Ada"})
+        await bench.play(ada, parse_script("+0 trial_started\\n+12d subscribed"))
+        assert (await bench.outcome(bench.workflow_id("trial_ending", ada))).status == "completed"
+        assert await bench.sent(ada) == []
+"""
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.store.customers import CustomerStore
 from activities.store.database import Database
-from activities.store.tables import Conversion, Delivery, OutboxMessage, new_id
+from activities.store.tables import Conversion, Delivery, InboxMessage, OutboxMessage, new_id
+from starter.config.settings import Settings
+from starter.routing.registry import JourneyRegistry
 from starter.routing.router import EventRouter, Routing
+from starter.runtime.activities import close_activities, journey_activities
+from starter.runtime.stores import Stores
+from starter.runtime.worker import build_worker
+from starter.testing.script import ScriptedEvent
+from starter.testing.server import start_time_skipping_server
+from starter.testing.settings import throwaway_settings, with_dev_providers
 from starter.testing.timeline import Timeline, read_timeline
 from workflows import Journey
 from workflows.spec import JourneySpec
 from workflows.types import JourneyEvent, JourneyState, Outcome
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 class RecordingRouter(EventRouter):
@@ -38,32 +61,123 @@ class RecordingRouter(EventRouter):
         return workflow_id
 
 
-class JourneyBench:
-    """Drive journeys by events and time; read back what they sent and how they ended."""
+@dataclass(frozen=True)
+class Played:
+    """One scripted event as `JourneyBench.play` routed it: when (on the server's clock) and
+    which journeys it started or reached."""
 
-    def __init__(self, env: WorkflowEnvironment, router: RecordingRouter, database: Database) -> None:
+    event: ScriptedEvent
+    at: datetime
+    routing: Routing
+
+
+class JourneyBench:
+    """Drive journeys by events and time; read back what they sent and how they ended.
+
+    Open one with `JourneyBench.start(...)` (or the `bench` fixture of
+    `starter.testing.pytest_plugin`)."""
+
+    def __init__(
+        self, env: WorkflowEnvironment, settings: Settings, registry: JourneyRegistry, database: Database
+    ) -> None:
         self.env = env
-        self.router = router
+        self.settings = settings
+        self.registry = registry
         self.database = database
-        self.customers = CustomerStore(database)
+        self.stores = Stores.on(database, settings)
+        self.customers = self.stores.customers
+        self.router = RecordingRouter(env.client, registry, settings.task_queue, self.stores.entries)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(
+        cls,
+        *,
+        journey_modules: Sequence[str] | None = None,
+        template_dirs: Sequence[Path] | None = None,
+        settings: Settings | None = None,
+        env: WorkflowEnvironment | None = None,
+        worker: bool = True,
+        keep_providers: bool = False,
+    ) -> AsyncIterator[JourneyBench]:
+        """A bench for the journeys in `journey_modules` with the templates in `template_dirs`
+        (defaults: OVERTURE_JOURNEY_MODULES / OVERTURE_TEMPLATE_DIRS, else the bundled ones).
+
+        `settings`: run on these (database, task queue, quiet hours, ...) instead of throw-away
+        ones. `env`: a time-skipping server to share (e.g. one per test session; journeys left
+        running are terminated on exit so they cannot stall its clock); by default the bench
+        starts its own. `worker=False`: no worker until `async with bench.worker()`, so events
+        queue up in Temporal. Every channel goes to the outbox (in_app: the inbox) whatever the
+        settings say, unless `keep_providers` (for a test against a local fake provider)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if settings is None:
+                state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="overture-bench-")))
+                settings = throwaway_settings(state_dir, journey_modules=journey_modules, template_dirs=template_dirs)
+            else:
+                settings = _with_journeys(settings, journey_modules, template_dirs)
+            if not keep_providers:
+                settings = with_dev_providers(settings)
+            registry = JourneyRegistry.from_modules(settings.journey_modules)
+            database = Database(settings.database_url)
+            stack.push_async_callback(database.close)
+            await database.create_tables()
+            if env is None:
+                env = await start_time_skipping_server()
+                stack.push_async_callback(env.shutdown)
+                bench = cls(env, settings, registry, database)
+            else:
+                bench = cls(env, settings, registry, database)
+                stack.push_async_callback(bench.close)
+            if worker:
+                await stack.enter_async_context(bench.worker())
+            yield bench
+
+    @contextlib.asynccontextmanager
+    async def worker(self) -> AsyncIterator[None]:
+        """Run the worker (the bench's journeys, the real activities) while inside the block."""
+        activities = journey_activities(self.settings, self.stores)
+        try:
+            async with build_worker(self.env.client, self.settings, self.registry, self.database, activities):
+                yield
+        finally:
+            await close_activities(activities)
 
     async def close(self) -> None:
-        """Terminate the journeys this test left running: on the shared time-skipping server a
+        """Terminate the journeys this bench left running: on a shared time-skipping server a
         timer due with no worker to handle it would stall the clock for every later test."""
         for workflow_id in dict.fromkeys(self.router.started):
             handle = self.env.client.get_workflow_handle(workflow_id)
             if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
                 await handle.terminate("test over")
 
-    async def customer(self, **profile: Any) -> str:
-        """A new customer with this profile (email ada@example.com unless given)."""
-        customer_id = f"c-{new_id()[:10]}"
+    # ----- customers, events, entries, time ------------------------------------------------------
+
+    async def customer(self, customer_id: str | None = None, /, **profile: Any) -> str:
+        """Create or update a customer with this profile (email ada@example.com unless given);
+        a fresh id unless `customer_id` is given. Returns the id."""
+        customer_id = customer_id or f"c-{new_id()[:10]}"
         await self.customers.upsert(customer_id, {"email": "ada@example.com", **profile})
         return customer_id
 
-    async def event(self, customer_id: str, name: str, **properties: Any) -> Routing:
-        """Route an event as the API would."""
+    async def event(self, customer_id: str, name: str, /, **properties: Any) -> Routing:
+        """Route an event as the API would: the journeys it started and the running ones it reached."""
         return await self.router.route(customer_id, JourneyEvent(id=new_id(), name=name, properties=properties))
+
+    async def enter(
+        self, journey: str, customer_id: str, data: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> str:
+        """Enter the customer into `journey` as `POST /v1/journeys/{name}/entries` would; the
+        workflow id. EntryRefused when the journey's re-entry rule says no."""
+        return await self.router.enter(self._spec(journey), customer_id, dict(data or {}), key)
+
+    def workflow_id(self, journey: str, customer_id: str, key: str | None = None) -> str:
+        """The workflow id of the customer's instance of `journey` (`key`: the instance key)."""
+        return self._spec(journey).workflow_id(customer_id, key)
+
+    @property
+    def started(self) -> list[str]:
+        """Workflow ids of every journey instance this bench started, in order."""
+        return list(self.router.started)
 
     async def sleep(self, duration: timedelta) -> None:
         """Let `duration` pass on the server's clock."""
@@ -72,6 +186,28 @@ class JourneyBench:
     async def now(self) -> datetime:
         """The server's clock."""
         return await self.env.get_current_time()
+
+    async def advance_to(self, moment: datetime) -> None:
+        """Let the server's clock run to `moment` (nothing happens if it is already past)."""
+        now = await self.now()
+        if moment > now:
+            await self.env.sleep(moment - now)
+
+    async def play(
+        self, customer_id: str, script: Iterable[ScriptedEvent], *, since: datetime | None = None
+    ) -> list[Played]:
+        """Route each scripted event for the customer at its offset from `since` (default: now),
+        in offset order, letting the server's clock run to each. Returns what each one reached."""
+        start = since or await self.now()
+        played = []
+        for scripted in sorted(script, key=lambda event: event.offset):
+            at = start + scripted.offset
+            await self.advance_to(at)
+            event = JourneyEvent(id=new_id(), name=scripted.name, properties=dict(scripted.properties))
+            played.append(Played(event=scripted, at=at, routing=await self.router.route(customer_id, event)))
+        return played
+
+    # ----- journeys ----------------------------------------------------------------------------
 
     def handle(self, workflow_id: str) -> WorkflowHandle[Any, Outcome]:
         """The journey's workflow handle (its latest run)."""
@@ -83,33 +219,61 @@ class JourneyBench:
             return await self.handle(workflow_id).result()
 
     async def state(self, workflow_id: str) -> JourneyState:
-        """The journey's `state` query."""
+        """The journey's `state` query: its step, what it waits for, its sends, its outcome."""
         return await self.handle(workflow_id).query(Journey.state)
 
     async def timeline(self, workflow_id: str) -> Timeline:
-        """The journey's history as a timeline (all runs)."""
+        """The journey's history as a timeline (all runs): what it sent when, on its own clock."""
         return await read_timeline(self.env.client, workflow_id)
 
+    # ----- what was sent -----------------------------------------------------------------------
+
     async def deliveries(self, customer_id: str) -> list[Delivery]:
-        """The customer's delivery rows, in the order they were written."""
-        async with self.database.session() as session:
-            query = select(Delivery).where(Delivery.customer_id == customer_id).order_by(col(Delivery.id))
-            return list((await session.exec(query)).all())
+        """The customer's delivery rows (sent, skipped, failed, ...), in the order they were written."""
+        return await self._rows(Delivery, customer_id)
 
     async def sent(self, customer_id: str) -> list[str]:
         """Templates actually delivered to the customer, in order."""
         return [row.template for row in await self.deliveries(customer_id) if row.status == "sent"]
 
-    async def outbox(self, customer_id: str) -> list[OutboxMessage]:
-        """The rendered messages the outbox provider kept for the customer."""
-        async with self.database.session() as session:
-            query = (
-                select(OutboxMessage).where(OutboxMessage.customer_id == customer_id).order_by(col(OutboxMessage.id))
-            )
-            return list((await session.exec(query)).all())
+    async def outbox(self, customer_id: str, template: str | None = None) -> list[OutboxMessage]:
+        """The rendered messages the outbox kept for the customer (only `template`'s, if given)."""
+        if template is None:
+            return await self._rows(OutboxMessage, customer_id)
+        keys = {row.idempotency_key for row in await self.deliveries(customer_id) if row.template == template}
+        return [message for message in await self._rows(OutboxMessage, customer_id) if message.delivery_key in keys]
+
+    async def inbox(self, customer_id: str) -> list[InboxMessage]:
+        """The customer's in-app inbox messages."""
+        return await self._rows(InboxMessage, customer_id)
 
     async def conversions(self, customer_id: str) -> list[Conversion]:
         """The customer's recorded conversions."""
+        return await self._rows(Conversion, customer_id)
+
+    async def _rows(self, table: type[Row], customer_id: str) -> list[Row]:
         async with self.database.session() as session:
-            query = select(Conversion).where(Conversion.customer_id == customer_id).order_by(col(Conversion.id))
+            column: Any = table.customer_id  # type: ignore[attr-defined]
+            query = select(table).where(column == customer_id).order_by(col(table.id))  # type: ignore[attr-defined]
             return list((await session.exec(query)).all())
+
+    def _spec(self, journey: str) -> JourneySpec:
+        found = self.registry.get(journey)
+        if found is None:
+            known = ", ".join(spec.name for spec in self.registry.specs) or "none"
+            raise LookupError(
+                f"no journey {journey!r} on this bench (registered: {known}); "
+                f"is its module in journey_modules ({', '.join(self.settings.journey_modules)})?"
+            )
+        return found.spec
+
+
+def _with_journeys(
+    settings: Settings, journey_modules: Sequence[str] | None, template_dirs: Sequence[Path] | None
+) -> Settings:
+    updates: dict[str, object] = {}
+    if journey_modules is not None:
+        updates["journey_modules"] = list(journey_modules)
+    if template_dirs is not None:
+        updates["template_dirs"] = [Path(directory) for directory in template_dirs]
+    return settings.model_copy(update=updates)

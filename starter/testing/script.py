@@ -1,4 +1,4 @@
-"""Event scripts for `overture simulate`: what the customer does, and when.
+"""Event scripts for `overture simulate` and the journey bench: what the customer does, and when.
 
 Line format (`events.txt`), one event per line; lines starting with `#` are comments:
 
@@ -59,11 +59,17 @@ def load_script(path: Path) -> list[ScriptedEvent]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ScriptError(f"{path}: {error.strerror}") from error
-    events = _from_yaml(path, text) if path.suffix in (".yaml", ".yml") else _from_lines(path, text)
+    events = _from_yaml(str(path), text) if path.suffix in (".yaml", ".yml") else _from_lines(str(path), text)
     return sorted(events, key=lambda event: event.offset)
 
 
-def _from_lines(path: Path, text: str) -> list[ScriptedEvent]:
+def parse_script(text: str, *, source: str = "<script>") -> list[ScriptedEvent]:
+    """Read a script in the line format from a string (e.g. written inline in a test), sorted by
+    offset; errors name `source` and the line."""
+    return sorted(_from_lines(source, text), key=lambda event: event.offset)
+
+
+def _from_lines(path: str, text: str) -> list[ScriptedEvent]:
     events = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -80,7 +86,7 @@ def _from_lines(path: Path, text: str) -> list[ScriptedEvent]:
     return events
 
 
-def _from_yaml(path: Path, text: str) -> list[ScriptedEvent]:
+def _from_yaml(path: str, text: str) -> list[ScriptedEvent]:
     try:
         items = yaml.safe_load(text) or []
     except yaml.YAMLError as error:
@@ -95,7 +101,7 @@ def _from_yaml(path: Path, text: str) -> list[ScriptedEvent]:
     return events
 
 
-def _event(path: Path, number: int, offset: str, name: str, properties: Any) -> ScriptedEvent:
+def _event(path: str, number: int, offset: str, name: str, properties: Any) -> ScriptedEvent:
     try:
         at = parse_offset(offset)
     except ValueError as error:

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from starter.config.settings import BUNDLED_TEMPLATES, Settings
-from starter.testing.bench import JourneyBench
+from starter.testing import JourneyBench
 from tests.helpers.fakes.server import serve
 from tests.helpers.fakes.twilio import FakeTwilio
 from tests.helpers.support import TEST_TEMPLATES, make_settings
@@ -43,6 +44,13 @@ def settings(tmp_path: Path, twilio_at: tuple[FakeTwilio, str]) -> Settings:
         providers={"twilio": section},
         template_dirs=[TEST_TEMPLATES, BUNDLED_TEMPLATES],
     )
+
+
+@pytest.fixture
+async def bench(time_skipping_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[JourneyBench]:
+    """A bench that keeps the configured provider (the fake Twilio) instead of the outbox."""
+    async with JourneyBench.start(settings=settings, env=time_skipping_env, keep_providers=True) as bench:
+        yield bench
 
 
 async def test_a_flaky_provider_is_retried_by_temporal_until_it_accepts(

@@ -15,7 +15,7 @@ from activities.store.tables import Delivery, OutboxMessage
 from starter.config.settings import Settings
 from starter.dev.simulate import SimulationError, SimulationRequest, simulate
 from starter.testing.script import ScriptedEvent, ScriptError, load_script, parse_offset
-from tests.helpers.support import overture_command, subprocess_env
+from tests.helpers.support import free_port, make_settings, overture_command, subprocess_env
 
 
 def write(path: Path, text: str) -> Path:
@@ -102,6 +102,24 @@ async def test_a_journey_entered_by_api_when_the_script_lacks_its_trigger(settin
     assert "welcome for api-entry by API" in report
     assert "completed at wait_for:activated" in report
     assert "note: page_viewed at +3h reached no running welcome" in report
+
+
+async def test_nothing_is_sent_whatever_providers_are_configured(tmp_path: Path) -> None:
+    smtp = {"host": "127.0.0.1", "port": free_port(), "security": "none", "from_address": "hi@acme.test"}
+    settings = make_settings(
+        tmp_path, channel_providers={"email": ["smtp"]}, providers={"smtp": smtp}
+    )  # nobody listens
+    request = SimulationRequest(
+        journey="welcome",
+        customer_id="ada",
+        events=[ScriptedEvent(timedelta(), "signed_up")],
+        profile={"email": "ada@example.com"},
+    )
+
+    report = await simulate(settings, request)
+
+    assert "email welcome [product] -> sent" in report
+    assert "email welcome_reminder [product] -> sent" in report
 
 
 async def test_an_unknown_journey_is_refused(settings: Settings) -> None:

@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from activities.store.tables import new_id
-from starter.testing.bench import JourneyBench
+from starter.testing import JourneyBench
 from workflows import names
 from workflows.experiments import assign_variant
 from workflows.journey import HISTORY_LIMIT

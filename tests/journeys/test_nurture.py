@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from starter.testing.bench import JourneyBench
+from starter.testing import JourneyBench
 from workflows import names
 
 NEW_YORK = ZoneInfo("America/New_York")

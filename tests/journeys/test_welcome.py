@@ -12,10 +12,7 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
-from starter.config.settings import Settings
-from starter.routing.registry import JourneyRegistry
-from starter.runtime.worker import build_worker
-from starter.testing.bench import JourneyBench
+from starter.testing import JourneyBench
 from workflows import Journey, JourneyEvent, names, search
 
 
@@ -72,15 +69,13 @@ async def test_no_reminder_when_activated_on_day_one(bench: JourneyBench) -> Non
     assert await bench.sent(customer) == ["welcome"]
 
 
-async def test_activation_before_the_wait_still_counts(
-    idle_bench: JourneyBench, settings: Settings, registry: JourneyRegistry
-) -> None:
+async def test_activation_before_the_wait_still_counts(idle_bench: JourneyBench) -> None:
     # `activated` arrives before the journey reaches its wait (here: before it even ran a step).
     customer = await idle_bench.customer()
     await idle_bench.event(customer, "signed_up")
     await idle_bench.event(customer, "activated")
 
-    async with build_worker(idle_bench.env.client, settings, registry, idle_bench.database):
+    async with idle_bench.worker():
         assert (await idle_bench.outcome(welcome(customer))).status == "completed"
     assert await idle_bench.sent(customer) == ["welcome"]
 

@@ -15,7 +15,7 @@ import pytest
 
 from activities.store.tables import new_id
 from journeys.winback import OFFER_WEIGHTS, OFFERS
-from starter.testing.bench import JourneyBench
+from starter.testing import JourneyBench
 from workflows import HOLDOUT, names
 from workflows.experiments import assign_variant
 

@@ -13,8 +13,7 @@ from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
 from starter.routing.router import EntryRefused
 from starter.runtime.activities import journey_activities
-from starter.runtime.stores import Stores
-from starter.testing.bench import JourneyBench
+from starter.testing import JourneyBench
 from tests.helpers.support import eventually
 from workflows.experiments import assign_variant
 from workflows.names import workflow_id
@@ -87,9 +86,7 @@ async def test_an_exit_and_a_send_finishing_in_the_same_activation_end_the_journ
     async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):
         await eventually(lambda: _step_is(bench, journey_id, "send:welcome"))
     await bench.event(customer, "lab_stop")
-    async with Worker(
-        client, task_queue=queue, activities=journey_activities(settings, Stores.on(bench.database, settings))
-    ):
+    async with Worker(client, task_queue=queue, activities=journey_activities(bench.settings, bench.stores)):
         await eventually(lambda: bench.sent(customer))
 
     async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):
