@@ -13,13 +13,20 @@ from tests.helpers.support import overture_command, subprocess_env
 
 
 async def start_worker(
-    settings: Settings, log: Path, extra_env: Mapping[str, str] | None = None
+    settings: Settings, log: Path, extra_env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> asyncio.subprocess.Process:
     """`overture worker` as a separate process, as in production."""
+    return await start_overture("worker", settings, log, extra_env, cwd)
+
+
+async def start_overture(
+    command: str, settings: Settings, log: Path, extra_env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> asyncio.subprocess.Process:
+    """`overture <command>` (worker, api) as a separate process on the stack of `settings`."""
     env = {**subprocess_env(settings), **(extra_env or {})}
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
-            *overture_command("worker"), env=env, stdout=out, stderr=out, start_new_session=True
+            *overture_command(command), env=env, stdout=out, stderr=out, cwd=cwd, start_new_session=True
         )
 
 
