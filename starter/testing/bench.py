@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel, select
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -252,9 +252,9 @@ class JourneyBench:
         return await self._rows(Conversion, customer_id)
 
     async def _rows(self, table: type[Row], customer_id: str) -> list[Row]:
+        columns: Any = table  # each table read here has `customer_id` and an autoincrement `id`
         async with self.database.session() as session:
-            column: Any = table.customer_id  # type: ignore[attr-defined]
-            query = select(table).where(column == customer_id).order_by(col(table.id))  # type: ignore[attr-defined]
+            query = select(table).where(columns.customer_id == customer_id).order_by(columns.id)
             return list((await session.exec(query)).all())
 
     def _spec(self, journey: str) -> JourneySpec:
