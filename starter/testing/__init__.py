@@ -12,6 +12,7 @@ With pytest, enable the fixtures (`time_skipping_env`, `bench`, ...) in your con
     pytest_plugins = ["starter.testing.pytest_plugin"]
 """
 
+from starter.config.settings import Settings
 from starter.routing.router import EntryRefused, Routing
 from starter.testing.bench import JourneyBench, Played, RecordingRouter
 from starter.testing.script import ScriptedEvent, ScriptError, load_script, parse_offset, parse_script
@@ -29,6 +30,7 @@ __all__ = [
     "ScriptError",
     "ScriptedEvent",
     "Send",
+    "Settings",
     "Timeline",
     "load_script",
     "parse_offset",

@@ -101,14 +101,15 @@ class JourneyBench:
         keep_providers: bool = False,
     ) -> AsyncIterator[JourneyBench]:
         """A bench for the journeys in `journey_modules` with the templates in `template_dirs`
-        (defaults: OVERTURE_JOURNEY_MODULES / OVERTURE_TEMPLATE_DIRS, else the bundled ones).
+        (default: the bundled ones), on throw-away settings (`throwaway_settings`: the machine's
+        environment and `.env` are not read).
 
-        `settings`: run on these (database, task queue, quiet hours, ...) instead of throw-away
-        ones. `env`: a time-skipping server to share (e.g. one per test session; journeys left
-        running are terminated on exit so they cannot stall its clock); by default the bench
-        starts its own. `worker=False`: no worker until `async with bench.worker()`, so events
-        queue up in Temporal. Every channel goes to the outbox (in_app: the inbox) whatever the
-        settings say, unless `keep_providers` (for a test against a local fake provider)."""
+        `settings`: run on these (database, task queue, quiet hours, ...) instead. `env`: a
+        time-skipping server to share (e.g. one per test session; journeys left running are
+        terminated on exit so they cannot stall its clock); by default the bench starts its own.
+        `worker=False`: no worker until `async with bench.worker()`, so events queue up in
+        Temporal. Every channel goes to the outbox (in_app: the inbox) whatever the settings say,
+        unless `keep_providers` (for a test against a local fake provider)."""
         async with contextlib.AsyncExitStack() as stack:
             if settings is None:
                 state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="overture-bench-")))

@@ -14,7 +14,8 @@ and say where your journeys and templates are by overriding two fixtures:
 
 Every test that asks for `bench` gets a fresh `JourneyBench` (its own database and task queue,
 a running worker) on one time-skipping server shared by the session. Override `bench_settings`
-for other settings (quiet hours, caps, a default time zone).
+for other settings (quiet hours, caps, a default time zone): `throwaway_settings(tmp_path,
+journey_modules=..., template_dirs=..., default_timezone="Europe/Berlin")`.
 
 The fixtures run on pytest-asyncio's session event loop (the server and its client live there),
 so run your tests on it too: `asyncio_default_test_loop_scope = "session"` in the pytest
@@ -47,22 +48,21 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 def journey_modules() -> list[str] | None:
-    """The modules the bench loads journeys from; override it. None: OVERTURE_JOURNEY_MODULES,
-    else the bundled journeys."""
+    """The modules the bench loads journeys from; override it. None: the bundled journeys."""
     return None
 
 
 @pytest.fixture
 def template_dirs() -> list[Path] | None:
-    """The template directories the bench renders from; override it. None: OVERTURE_TEMPLATE_DIRS,
-    else the bundled templates."""
+    """The template directories the bench renders from; override it. None: the bundled templates."""
     return None
 
 
 @pytest.fixture
 def bench_settings(tmp_path: Path, journey_modules: list[str] | None, template_dirs: list[Path] | None) -> Settings:
-    """The bench's settings: a database in the test's tmp_path, a task queue of its own. (Whatever
-    providers they name, the bench sends through the outbox.)"""
+    """The bench's settings: a database in the test's tmp_path, a task queue of its own, every
+    other setting at its default (override this fixture, e.g. with `throwaway_settings(tmp_path,
+    ..., quiet_hours="21:00-08:00")`). Whatever providers they name, the bench uses the outbox."""
     return throwaway_settings(tmp_path, journey_modules=journey_modules, template_dirs=template_dirs)
 
 

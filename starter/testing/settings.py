@@ -23,18 +23,20 @@ def throwaway_settings(
     *,
     journey_modules: Sequence[str] | None = None,
     template_dirs: Sequence[Path] | None = None,
+    **values: object,
 ) -> Settings:
     """Settings whose database and state live in `state_dir`, on a task queue of their own, with
-    these journeys and templates (default: the bundled ones) and every other setting at its
-    default: neither the environment nor `.env` is read, so a test does not depend on the
-    machine it runs on."""
-    values: dict[str, object] = {
+    these journeys and templates (default: the bundled ones), the other `values` given (e.g.
+    `quiet_hours="21:00-08:00"`) and every other setting at its default: neither the environment
+    nor `.env` is read, so a test does not depend on the machine it runs on."""
+    chosen: dict[str, object] = {
         "database_url": f"sqlite:///{state_dir / 'bench.db'}",
         "state_dir": state_dir,
         "task_queue": f"bench-{new_id()[:12]}",
+        **values,
     }
     if journey_modules is not None:
-        values["journey_modules"] = list(journey_modules)
+        chosen["journey_modules"] = list(journey_modules)
     if template_dirs is not None:
-        values["template_dirs"] = [Path(directory) for directory in template_dirs]
-    return Settings.isolated(**values)
+        chosen["template_dirs"] = [Path(directory) for directory in template_dirs]
+    return Settings.isolated(**chosen)
