@@ -7,14 +7,14 @@ from pathlib import Path
 
 from activities.store.tables import new_id
 from starter.config.settings import Settings
-from workflows.channels import CHANNELS, IN_APP
+from workflows.channels import CHANNELS
 
 
 def with_dev_providers(settings: Settings) -> Settings:
     """`settings` with every channel on the dev providers (the outbox; in_app: the inbox), so a
     bench never sends anything real, whatever OVERTURE_<CHANNEL>_PROVIDERS or `.env` say. The
     bench's one override of the provider settings."""
-    dev = {name: ["inbox" if name == IN_APP.name else "outbox"] for name in CHANNELS}
+    dev = {name: list(channel.default_providers) for name, channel in CHANNELS.items()}
     return settings.model_copy(update={"channel_providers": dev})
 
 
