@@ -9,30 +9,26 @@ into `channel_providers`, and `OVERTURE_<PROVIDER>_<FIELD>` into that provider's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
-    DotEnvSettingsSource,
-    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
 from activities.providers.registry import CONFIGURED, KNOWN
-from activities.providers.settings import SECTIONS, ProviderSettings
+from activities.providers.settings import ProviderSettings
 from activities.sending.caps import FrequencyCap, parse_caps
 from activities.sending.local_time import check_timezone
+from starter.config.variables import PREFIX, GroupedVariables, comma_list, describe, variables_of
 from workflows.channels import CHANNELS
 from workflows.timing import QuietHours
 
-PREFIX = "OVERTURE_"
 _ISOLATED: ContextVar[bool] = ContextVar("overture_isolated_settings", default=False)
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "journeys" / "templates"
 ConsentStatus = Literal["subscribed", "unsubscribed"]
@@ -144,14 +140,14 @@ class Settings(BaseSettings):
         given values for `isolated` settings."""
         if _ISOLATED.get():
             return (init_settings,)
-        variables = {**_variables_of(dotenv_settings), **_variables_of(env_settings)}
-        grouped = _GroupedVariables(settings_cls, variables)
+        variables = {**variables_of(dotenv_settings), **variables_of(env_settings)}
+        grouped = GroupedVariables(settings_cls, variables)
         return init_settings, env_settings, dotenv_settings, grouped, file_secret_settings
 
     @field_validator("journey_modules", "template_dirs", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
-        return _comma_list(value) if isinstance(value, str) else value
+        return comma_list(value) if isinstance(value, str) else value
 
     @field_validator("default_timezone")
     @classmethod
@@ -218,81 +214,13 @@ class Settings(BaseSettings):
         return self.state_dir / "temporal.db"
 
 
-class _GroupedVariables(PydanticBaseSettingsSource):
-    """`OVERTURE_<CHANNEL>_PROVIDERS` and `OVERTURE_<PROVIDER>_<FIELD>`, which no single field names."""
-
-    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str | None]) -> None:
-        super().__init__(settings_cls)
-        prefix = PREFIX.lower()
-        self._variables: dict[str, str] = {
-            name.lower().removeprefix(prefix): value
-            for name, value in variables.items()
-            if name.lower().startswith(prefix) and value is not None
-        }
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        """Unused: this source answers for whole groups in `__call__`."""
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        lists_keys = {f"{channel}_providers": channel for channel in CHANNELS}
-        lists = {
-            channel: _comma_list(self._variables[key]) for key, channel in lists_keys.items() if key in self._variables
-        }
-        sections: dict[str, dict[str, str]] = {}
-        for name in SECTIONS:
-            start = f"{name}_"
-            section = {
-                key.removeprefix(start): value
-                for key, value in self._variables.items()
-                if key.startswith(start) and key not in lists_keys
-            }
-            if section:
-                sections[name] = section
-        grouped: dict[str, Any] = {}
-        if lists:
-            grouped["channel_providers"] = lists
-        if sections:
-            grouped["providers"] = sections
-        return grouped
-
-
 def parse_topic_defaults(text: str) -> dict[str, ConsentStatus]:
     """`"marketing=unsubscribed,product=subscribed"` -> {topic: status}; ValueError when malformed."""
     defaults: dict[str, ConsentStatus] = {}
-    for part in _comma_list(text):
+    for part in comma_list(text):
         topic, eq, status = part.partition("=")
         cleaned = status.strip()
         if not eq or cleaned not in ("subscribed", "unsubscribed"):
             raise ValueError(f"topic default {part!r} is not like marketing=subscribed")
         defaults[topic.strip()] = "subscribed" if cleaned == "subscribed" else "unsubscribed"
     return defaults
-
-
-def describe(error: ValidationError) -> str:
-    """One line per problem, naming the variable to fix: `OVERTURE_SMTP_FROM_ADDRESS: Field required`."""
-    lines = []
-    for problem in error.errors(include_url=False, include_input=False):
-        message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"  {variable_name(problem['loc'])}: {message}")
-    return "invalid settings (OVERTURE_* variables or .env):\n" + "\n".join(lines)
-
-
-def variable_name(location: tuple[int | str, ...]) -> str:
-    """The environment variable a validation error's location stands for."""
-    parts = [str(part) for part in location]
-    if parts[:1] == ["channel_providers"] and len(parts) > 1 and parts[1] in CHANNELS:
-        return CHANNELS[parts[1]].providers_variable
-    if parts[:1] == ["providers"] and len(parts) > 2:
-        return f"{PREFIX}{parts[1]}_{parts[2]}".upper()
-    if parts[:1] == ["providers"] and len(parts) == 2:
-        return f"{PREFIX}{parts[1]}_*".upper()
-    return f"{PREFIX}{parts[0]}".upper() if parts else PREFIX + "*"
-
-
-def _variables_of(source: PydanticBaseSettingsSource) -> Mapping[str, str | None]:
-    return source.env_vars if isinstance(source, (EnvSettingsSource, DotEnvSettingsSource)) else {}
-
-
-def _comma_list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
