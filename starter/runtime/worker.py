@@ -17,7 +17,6 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.store.database import Database
-from starter.config.logs import configure_logging
 from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
 from starter.runtime.activities import close_activities, journey_activities
@@ -69,14 +68,3 @@ async def run_worker(settings: Settings) -> None:
         await close_activities(activities)
         await stores.close()
         logger.info("worker.stopped")
-
-
-def main() -> None:
-    """`python worker.py`: the worker with settings from the environment."""
-    settings = Settings.load()
-    configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(run_worker(settings))
-
-
-if __name__ == "__main__":
-    main()

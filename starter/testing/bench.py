@@ -34,7 +34,7 @@ from starter.runtime.stores import Stores
 from starter.runtime.worker import build_worker
 from starter.testing.script import ScriptedEvent
 from starter.testing.server import start_time_skipping_server
-from starter.testing.settings import throwaway_settings, with_dev_providers
+from starter.testing.settings import journey_overrides, throwaway_settings, with_dev_providers
 from starter.testing.timeline import Timeline, read_timeline
 from workflows import Journey
 from workflows.spec import JourneySpec
@@ -115,19 +115,19 @@ class JourneyBench:
                 state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="overture-bench-")))
                 settings = throwaway_settings(state_dir, journey_modules=journey_modules, template_dirs=template_dirs)
             else:
-                settings = _with_journeys(settings, journey_modules, template_dirs)
+                settings = settings.model_copy(update=journey_overrides(journey_modules, template_dirs))
             if not keep_providers:
                 settings = with_dev_providers(settings)
             registry = JourneyRegistry.from_modules(settings.journey_modules)
             database = Database(settings.database_url)
             stack.push_async_callback(database.close)
             await database.create_tables()
+            shared = env is not None
             if env is None:
                 env = await start_time_skipping_server()
                 stack.push_async_callback(env.shutdown)
-                bench = cls(env, settings, registry, database)
-            else:
-                bench = cls(env, settings, registry, database)
+            bench = cls(env, settings, registry, database)
+            if shared:  # a server of the bench's own goes away with everything on it
                 stack.push_async_callback(bench.close)
             if worker:
                 await stack.enter_async_context(bench.worker())
@@ -267,14 +267,3 @@ class JourneyBench:
                 f"is its module in journey_modules ({', '.join(self.settings.journey_modules)})?"
             )
         return found.spec
-
-
-def _with_journeys(
-    settings: Settings, journey_modules: Sequence[str] | None, template_dirs: Sequence[Path] | None
-) -> Settings:
-    updates: dict[str, object] = {}
-    if journey_modules is not None:
-        updates["journey_modules"] = list(journey_modules)
-    if template_dirs is not None:
-        updates["template_dirs"] = [Path(directory) for directory in template_dirs]
-    return settings.model_copy(update=updates)

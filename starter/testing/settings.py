@@ -34,9 +34,16 @@ def throwaway_settings(
         "state_dir": state_dir,
         "task_queue": f"bench-{new_id()[:12]}",
         **values,
+        **journey_overrides(journey_modules, template_dirs),
     }
-    if journey_modules is not None:
-        chosen["journey_modules"] = list(journey_modules)
-    if template_dirs is not None:
-        chosen["template_dirs"] = [Path(directory) for directory in template_dirs]
     return Settings.isolated(**chosen)
+
+
+def journey_overrides(journey_modules: Sequence[str] | None, template_dirs: Sequence[Path] | None) -> dict[str, object]:
+    """The settings that point a bench at these journeys and templates (those given)."""
+    updates: dict[str, object] = {}
+    if journey_modules is not None:
+        updates["journey_modules"] = list(journey_modules)
+    if template_dirs is not None:
+        updates["template_dirs"] = [Path(directory) for directory in template_dirs]
+    return updates
