@@ -33,6 +33,7 @@ from workflows.types import (
     Carried,
     ConversionRequest,
     Entry,
+    EntryRecord,
     JourneyEvent,
     LocalTimeRequest,
     LocalTimeResult,
@@ -50,6 +51,9 @@ LOOKUP_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 CARRIED_EVENT_IDS = 1_000  # the most recent event ids remembered across continue-as-new
 UNWIND_STEPS = 10  # event-loop turns a cancelled body gets to reach its next primitive
+ENTRY_RECORD_PATCH = "journey-records-its-entry"
+"""Runs started before this patch had their entry written by the router: replaying one must not
+issue the entry activity (renaming the patch id breaks replay of runs started after it)."""
 
 RunMethod = Callable[[Any, Entry], Coroutine[Any, Any, Any]]
 
@@ -158,6 +162,8 @@ class JourneyRuntime:
 
     async def _run_guarded(self, body: RunMethod, entry: Entry) -> Outcome:
         self._enter(entry)
+        if entry.carried is None and workflow.patched(ENTRY_RECORD_PATCH):
+            await self._record_entry(entry)
         task = asyncio.create_task(body(self, entry))
         await workflow.wait_condition(lambda: task.done() or self._outcome is not None)
         if self._outcome is None:
@@ -246,6 +252,24 @@ class JourneyRuntime:
             summary="load profile",
         )
         return answer
+
+    async def _record_entry(self, entry: Entry) -> None:
+        # A local activity: written in the run's first workflow task, with no extra round trip.
+        info = workflow.info()
+        await workflow.execute_local_activity(
+            names.RECORD_ENTRY,
+            EntryRecord(
+                journey=self.spec.name,
+                customer_id=entry.customer_id,
+                key=entry.key,
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                trigger_event_id=entry.event.id if entry.event else None,
+            ),
+            start_to_close_timeout=LOOKUP_TIMEOUT,
+            retry_policy=RETRY,
+            summary="entry ledger",
+        )
 
     async def _record_conversion(self, outcome: Outcome, event: JourneyEvent) -> None:
         info = workflow.info()

@@ -17,6 +17,8 @@ RESOLVE_LOCAL_TIME = "resolve_local_time"
 """The activity that turns a local time into an instant in the customer's zone (`wait_until`)."""
 RECORD_CONVERSION = "record_conversion"
 """The activity that records a goal reached."""
+RECORD_ENTRY = "record_entry"
+"""The local activity with which a journey run writes its own entry-ledger row."""
 
 EVENT_SIGNAL = "event"
 """The signal carrying a customer event to a running journey."""

@@ -163,6 +163,18 @@ class LocalTimeResult:
 
 
 @dataclass(frozen=True)
+class EntryRecord:
+    """A journey run's entry-ledger row, written by the run itself as its first step."""
+
+    journey: str
+    customer_id: str
+    key: str | None
+    workflow_id: str
+    run_id: str
+    trigger_event_id: str | None
+
+
+@dataclass(frozen=True)
 class ConversionRequest:
     """A goal reached: recorded once per journey run (`key`)."""
 

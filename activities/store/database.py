@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event, inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -52,16 +55,40 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # SQLite has one write lock per file: writers of this process queue here instead of
+        # polling busy_timeout against each other.
+        self._write_lock = asyncio.Lock()
 
     async def create_tables(self) -> None:
-        """Create missing tables (the schema is young; Alembic migrations come once it is public)."""
+        """Create missing tables, and add columns and indexes that tables created by an older
+        version lack (the schema is young; Alembic migrations come once it is public)."""
         async with self.engine.begin() as connection:
             await connection.run_sync(SQLModel.metadata.create_all)
+            await connection.run_sync(_add_missing_columns)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session; commit explicitly, it rolls back on error."""
+        """A session for reads, or for writes that need a read first; commit explicitly, it rolls
+        back on error. Prefer `write()` for transactions that only write."""
         async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction, committed when the block ends (rolled back on error).
+
+        On SQLite it takes the file's write lock at its first statement (BEGIN IMMEDIATE) and
+        holds it only for the block: keep the block to the writes, with no other awaits, so other
+        writers wait microseconds, not an event-loop turn. A deferred transaction that read first
+        would instead fail with "database is locked" when another process wrote in between.
+        """
+        if not self.is_sqlite:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._sessions() as session, session.begin():
+            # pysqlite would BEGIN (deferred) only at the first write; say IMMEDIATE first.
+            await (await session.connection()).exec_driver_sql("BEGIN IMMEDIATE")
             yield session
 
     async def insert_once(self, row: SQLModel) -> bool:
@@ -76,9 +103,31 @@ class Database:
                 await session.rollback()
                 return False
 
+    def insert_ignoring_duplicates(self, table: type[SQLModel]) -> Any:
+        """`INSERT ... ON CONFLICT DO NOTHING` into `table` in this database's dialect: for rows
+        whose unique key makes a repeated write (a retry, a race) a no-op."""
+        dialect_insert = sqlite_insert if self.is_sqlite else postgresql_insert
+        return dialect_insert(table).on_conflict_do_nothing()
+
     async def close(self) -> None:
         """Release every pooled connection."""
         await self.engine.dispose()
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """ALTER TABLE ... ADD COLUMN for nullable (or defaulted) columns a newer version added, and
+    CREATE INDEX for its new indexes."""
+    inspector = inspect(connection)
+    for table in SQLModel.metadata.sorted_tables:
+        existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            default = f" DEFAULT {column.server_default.arg}" if column.server_default is not None else ""  # type: ignore[attr-defined]
+            connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{default}')
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

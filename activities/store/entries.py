@@ -1,34 +1,58 @@
-"""The entry ledger: which journey instances were started for whom."""
+"""The entry ledger: which journey instances were started for whom, written by the runs."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from sqlmodel import col, select, update
 
 from activities.store.database import Database
-from activities.store.tables import JourneyEntry
+from activities.store.tables import JourneyEntry, utcnow
+from workflows.types import EntryRecord
+
+
+def insert_entries(database: Database, records: Sequence[EntryRecord]) -> Any:
+    """The statement writing these runs' rows; a run already written is left as it is (the run
+    and the router that started it both write it, in either order)."""
+    now = utcnow()
+    rows = [
+        {
+            "journey": record.journey,
+            "customer_id": record.customer_id,
+            "key": record.key,
+            "workflow_id": record.workflow_id,
+            "run_id": record.run_id,
+            "trigger_event_id": record.trigger_event_id,
+            "closed": False,
+            "entered_at": now,
+        }
+        for record in records
+    ]
+    return database.insert_ignoring_duplicates(JourneyEntry).values(rows)
 
 
 class EntryLedger:
-    """Rows of `journey_entries`, written by the router when it starts an instance."""
+    """Rows of `journey_entries`: each journey run writes its own as its first step, and the
+    router writes it too as soon as it knows (so the next event already finds the run)."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def record(
-        self, *, journey: str, customer_id: str, key: str | None, workflow_id: str, trigger_event_id: str | None
-    ) -> None:
-        """Remember a started instance."""
+    async def record(self, records: Sequence[EntryRecord]) -> None:
+        """Remember started runs; writing a run again (a retry, or run and router) changes nothing."""
+        if not records:
+            return
+        async with self._database.write() as session:
+            await session.exec(insert_entries(self._database, records))
+
+    async def started_by(self, event_id: str) -> list[str]:
+        """The workflow ids of the runs this event started, as far as they have recorded it."""
         async with self._database.session() as session:
-            session.add(
-                JourneyEntry(
-                    journey=journey,
-                    customer_id=customer_id,
-                    key=key,
-                    workflow_id=workflow_id,
-                    trigger_event_id=trigger_event_id,
-                )
+            result = await session.exec(
+                select(JourneyEntry.workflow_id).where(JourneyEntry.trigger_event_id == event_id)
             )
-            await session.commit()
+            return list(result.all())
 
     async def has_entered(self, journey: str, customer_id: str, key: str | None) -> bool:
         """True if this customer (with this instance key) ever entered the journey."""
@@ -57,6 +81,5 @@ class EntryLedger:
         that reuses the id has a row of its own.)"""
         if not entry_ids:
             return
-        async with self._database.session() as session:
+        async with self._database.write() as session:
             await session.exec(update(JourneyEntry).where(col(JourneyEntry.id).in_(entry_ids)).values(closed=True))
-            await session.commit()

@@ -1,18 +1,38 @@
-"""The customers' event log, and the first answer given for each idempotency key."""
+"""The customers' event log, with the routing answer given for each event.
+
+An event is stored before it is routed and stays "unrouted" (`started` is NULL) until every
+journey that cares has it; whoever routes it holds a short claim on it first, so concurrent
+repeats of one idempotency key, the request that stored it and the relay never route it twice at
+once. A claim older than the lease belonged to a process that died: it may be taken over.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from activities.store.database import Database, present
-from activities.store.tables import Event, utc, utcnow
+from activities.store.entries import insert_entries
+from activities.store.tables import Customer, Event, utc, utcnow
+from workflows.types import EntryRecord
 
-ROUTING_LEASE = timedelta(seconds=30)
+ROUTING_LEASE = timedelta(seconds=15)
+"""How long a claim protects an event being routed; longer than any routing attempt takes."""
+
+
+@dataclass(frozen=True)
+class RoutingAnswer:
+    """Where one event went (with the runs it started), or why Temporal refused it for good."""
+
+    event_id: str
+    started: list[str]
+    signalled: list[str]
+    entries: list[EntryRecord] = field(default_factory=list)
+    error: str | None = None
 
 
 class EventLog:
@@ -29,25 +49,31 @@ class EventLog:
         properties: dict[str, Any],
         occurred_at: datetime | None,
         idempotency_key: str | None,
-    ) -> Event:
-        """Store the event, or return the one stored earlier under the same idempotency key."""
-        if idempotency_key is not None:
-            earlier = await self.by_idempotency_key(idempotency_key)
-            if earlier is not None:
-                return earlier
-        event = Event(customer_id=customer_id, name=name, properties=properties, idempotency_key=idempotency_key)
-        if occurred_at is not None:
-            event.occurred_at = utc(occurred_at)
-        async with self._database.session() as session:
-            session.add(event)
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                if idempotency_key is None:
-                    raise
-                return present(await self.by_idempotency_key(idempotency_key), f"event {idempotency_key!r}")
-        return event
+    ) -> tuple[Event, bool]:
+        """Store the event, claimed for routing by the caller, with an empty profile for a
+        customer first seen, in one transaction. Returns it and True; or the event stored
+        earlier under the same idempotency key and False."""
+        now = utcnow()
+        event = Event(
+            customer_id=customer_id,
+            name=name,
+            properties=properties,
+            idempotency_key=idempotency_key,
+            occurred_at=utc(occurred_at) if occurred_at is not None else now,
+            received_at=now,
+            routing_claimed_at=now,
+        )
+        insert_ignoring = self._database.insert_ignoring_duplicates
+        async with self._database.write() as session:
+            await session.exec(
+                insert_ignoring(Customer).values(
+                    id=customer_id, push_tokens=[], attributes={}, created_at=now, updated_at=now
+                )
+            )
+            stored = await session.exec(insert_ignoring(Event).values(**_columns(event)))
+        if stored.rowcount == 1 or idempotency_key is None:
+            return event, True
+        return present(await self.by_idempotency_key(idempotency_key), f"event {idempotency_key!r}"), False
 
     async def by_idempotency_key(self, idempotency_key: str) -> Event | None:
         """The event stored under this key, if any."""
@@ -61,38 +87,60 @@ class EventLog:
             return await session.get(Event, event_id, populate_existing=True)
 
     async def claim_routing(self, event_id: str, lease: timedelta = ROUTING_LEASE) -> bool:
-        """Take the right to route an unrouted event, so concurrent requests with one idempotency
-        key route it once. A claim older than `lease` (its holder died) can be taken over."""
+        """Take the right to route an unrouted event that nobody (alive) is routing."""
         now = utcnow()
-        async with self._database.session() as session:
+        async with self._database.write() as session:
             result = await session.exec(
-                update(Event)
-                .where(
-                    col(Event.id) == event_id,
-                    col(Event.started).is_(None),
-                    or_(col(Event.routing_claimed_at).is_(None), col(Event.routing_claimed_at) < now - lease),
-                )
-                .values(routing_claimed_at=now)
+                update(Event).where(col(Event.id) == event_id, *_claimable(now, lease)).values(routing_claimed_at=now)
             )
-            await session.commit()
             return result.rowcount == 1
 
-    async def release_routing(self, event_id: str) -> None:
-        """Give up a claim after routing failed, so a retry can route at once."""
-        async with self._database.session() as session:
-            await session.exec(update(Event).where(col(Event.id) == event_id).values(routing_claimed_at=None))
-            await session.commit()
+    async def claim_unrouted(self, limit: int, lease: timedelta = ROUTING_LEASE) -> list[Event]:
+        """Claim up to `limit` unrouted events nobody is routing, oldest first (for the relay)."""
+        now = utcnow()
+        claimable = select(Event.id).where(*_claimable(now, lease)).order_by(col(Event.received_at)).limit(limit)
+        async with self._database.write() as session:
+            result = await session.exec(
+                update(Event)
+                .where(col(Event.id).in_(claimable.scalar_subquery()), *_claimable(now, lease))
+                .values(routing_claimed_at=now)
+                .returning(Event)
+                .execution_options(synchronize_session=False)
+            )
+            events = list(result.scalars())
+        return sorted(events, key=lambda event: utc(event.received_at))
 
-    async def mark_routed(self, event_id: str, started: list[str], signalled: list[str]) -> Event:
-        """Remember where the event went: the answer every repeat of its idempotency key gets."""
-        async with self._database.session() as session:
+    async def release_routing(self, event_ids: list[str]) -> None:
+        """Give up claims after routing failed, so the relay or a retry can route at once."""
+        if not event_ids:
+            return
+        async with self._database.write() as session:
             await session.exec(
                 update(Event)
-                .where(col(Event.id) == event_id, col(Event.started).is_(None))
-                .values(started=started, signalled=signalled, routing_claimed_at=None)
+                .where(col(Event.id).in_(event_ids), col(Event.started).is_(None))
+                .values(routing_claimed_at=None)
             )
-            await session.commit()
-            return present(await session.get(Event, event_id, populate_existing=True), f"event {event_id}")
+
+    async def mark_routed(self, answers: list[RoutingAnswer]) -> None:
+        """Remember where each event went (or why it never will), and the runs it started: the
+        answer every repeat of its idempotency key gets. The first answer stays."""
+        if not answers:
+            return
+        entries = [entry for answer in answers for entry in answer.entries]
+        async with self._database.write() as session:
+            if entries:
+                await session.exec(insert_entries(self._database, entries))
+            for answer in answers:
+                await session.exec(
+                    update(Event)
+                    .where(col(Event.id) == answer.event_id, col(Event.started).is_(None))
+                    .values(
+                        started=answer.started,
+                        signalled=answer.signalled,
+                        routing_error=answer.error,
+                        routing_claimed_at=None,
+                    )
+                )
 
     async def for_customer(self, customer_id: str, limit: int = 50) -> list[Event]:
         """The customer's latest events, newest first."""
@@ -104,3 +152,14 @@ class EventLog:
                 .limit(limit)
             )
             return list(result.all())
+
+
+def _claimable(now: datetime, lease: timedelta) -> tuple[Any, ...]:
+    return (
+        col(Event.started).is_(None),
+        or_(col(Event.routing_claimed_at).is_(None), col(Event.routing_claimed_at) < now - lease),
+    )
+
+
+def _columns(event: Event) -> dict[str, Any]:
+    return {column.name: getattr(event, column.name) for column in Event.__table__.columns}  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, String, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, String, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -94,10 +94,13 @@ class Event(SQLModel, table=True):
     started: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     signalled: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     routing_claimed_at: datetime | None = _moment()
+    routing_error: str | None = Field(
+        default=None, description="Why Temporal refused the event for good (it will not be routed)"
+    )
 
     @property
     def routed(self) -> bool:
-        """True once the event reached every journey that cares about it."""
+        """True once the event reached every journey that cares about it (or was refused for good)."""
         return self.started is not None
 
 
@@ -168,16 +171,22 @@ class OutboxMessage(SQLModel, table=True):
 
 class JourneyEntry(SQLModel, table=True):
     """One started journey instance: enforces re-entry `once` beyond Temporal's retention and
-    tells the router which instances of a customer to signal."""
+    tells the router which instances of a customer to signal.
+
+    The journey run writes its own row as its first step (`run_id` makes the write idempotent),
+    so no run exists without its row, whatever crashes after the start.
+    """
 
     __tablename__ = "journey_entries"
+    __table_args__ = (Index("ix_journey_entries_run", "workflow_id", "run_id", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     journey: str = Field(index=True)
     customer_id: str = Field(index=True, max_length=200)
     key: str | None = None
     workflow_id: str = Field(max_length=400)
-    trigger_event_id: str | None = None
+    run_id: str | None = Field(default=None, max_length=100)
+    trigger_event_id: str | None = Field(default=None, index=True)
     closed: bool = False
     entered_at: datetime = _timestamp()
 

@@ -23,9 +23,10 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = prepared or await Services.open(settings or Settings.load())
+        services = app.state.services = prepared or await Services.open(settings or Settings.load())
         try:
-            yield
+            async with services.relay.running():
+                yield
         finally:
             if prepared is None:
                 await app.state.services.close()

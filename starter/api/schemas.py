@@ -83,12 +83,22 @@ class EventIn(BaseModel):
         return value
 
 
+RoutingState = Literal["routed", "pending", "refused"]
+"""`pending`: stored, and routed in the background once Temporal answers; `refused`: Temporal
+refused it for good (e.g. too large), so no journey will hear it."""
+
+
 class EventAccepted(BaseModel):
-    """The stored event's id and the journeys it started or reached."""
+    """The stored event's id and the journeys it started or reached.
+
+    `routing` is `pending` when Temporal did not answer in time: the event is stored and the
+    relay routes it as soon as Temporal is back (`started`/`signalled` are then empty here).
+    """
 
     event_id: str
     started: list[str]
     signalled: list[str]
+    routing: RoutingState = "routed"
 
 
 class EntryIn(BaseModel):

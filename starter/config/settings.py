@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     temporal_tls: bool = False
     task_queue: str = "overture"
+    routing_timeout: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description="Seconds an event post waits for Temporal before answering `routing: pending` "
+        "(the relay then routes it in the background).",
+    )
 
     # Data and journeys
     database_url: str = "sqlite:///.overture/overture.db"

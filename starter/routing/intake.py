@@ -1,4 +1,11 @@
-"""Event intake: store the event, then route it exactly once per idempotency key."""
+"""Event intake: store the event in one transaction, then route it exactly once.
+
+The request that stores an event routes it at once, within `routing_timeout`. If Temporal is down
+or slow, the event stays stored and unrouted and the answer says `pending`; the relay
+(`starter.routing.relay`) routes it as soon as Temporal answers, without the client sending it
+again. A repeat of an idempotency key gets the first answer, or routes the event itself if
+nobody is routing it any more.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +15,18 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from temporalio.service import RPCError, RPCStatusCode
 
-from activities.store.customers import CustomerStore
 from activities.store.database import present
-from activities.store.events import EventLog
+from activities.store.events import ROUTING_LEASE, EventLog, RoutingAnswer
 from activities.store.tables import Event, utc
 from starter.routing.router import EventRouter
 from workflows.types import JourneyEvent
 
 logger = structlog.get_logger(__name__)
 CLAIM_POLL_SECONDS = 0.05
+PERMANENT_REFUSALS = frozenset({RPCStatusCode.INVALID_ARGUMENT})
+"""Temporal statuses that no retry can change (e.g. an event over the payload size limit)."""
 
 
 @dataclass(frozen=True)
@@ -31,54 +40,94 @@ class IncomingEvent:
     idempotency_key: str | None = None
 
 
-class RoutingUnavailable(Exception):
-    """The event is stored but could not be routed (Temporal unreachable); resending it with the
-    same idempotency key finishes the job."""
+@dataclass(frozen=True)
+class Accepted:
+    """A stored event and where it went; `pending` while the relay still has to route it."""
 
-    def __init__(self, event_id: str, reason: str) -> None:
-        super().__init__(reason)
-        self.event_id = event_id
+    event: Event
+    pending: bool
 
 
 class EventIntake:
     """What `POST /v1/events` does: nothing lost (stored before routing), nothing doubled (one
-    routing per idempotency key, even for concurrent repeats; the first answer is kept)."""
+    routing per event, even for concurrent repeats of its idempotency key; the first answer is
+    kept), nothing waiting on the client (the relay routes what a request could not)."""
 
-    def __init__(self, events: EventLog, customers: CustomerStore, router: EventRouter) -> None:
+    def __init__(self, events: EventLog, router: EventRouter, routing_timeout: float) -> None:
         self._events = events
-        self._customers = customers
         self._router = router
+        self.routing_timeout = routing_timeout
 
-    async def accept(self, incoming: IncomingEvent) -> Event:
-        """Store and route the event; returns the stored row with its routing answer."""
-        event = await self._events.record(
+    async def accept(self, incoming: IncomingEvent) -> Accepted:
+        """Store and route the event; `pending` if Temporal did not answer in time."""
+        event, fresh = await self._events.record(
             customer_id=incoming.customer_id,
             name=incoming.name,
             properties=incoming.properties,
             occurred_at=incoming.occurred_at,
             idempotency_key=incoming.idempotency_key,
         )
+        if fresh:
+            return await self._route_claimed(event, again=False)
+        return await self._answer_repeat(event)
+
+    async def route_claimed(self, events: list[Event]) -> None:
+        """Route events the relay claimed (each maybe routed in part before), recording the
+        answers in one transaction; those Temporal did not take are released for later."""
+        answers = await asyncio.gather(*(self._attempt(event, again=True) for event in events))
+        await self._events.mark_routed([answer for answer in answers if answer is not None])
+        failed = [event.id for event, answer in zip(events, answers, strict=True) if answer is None]
+        await self._events.release_routing(failed)
+        if failed:
+            raise RoutingUnavailable(f"{len(failed)} of {len(events)} events could not be routed yet")
+
+    async def _answer_repeat(self, event: Event) -> Accepted:
+        # Someone else stored it: wait for their answer, or take over a claim whose holder died.
+        deadline = asyncio.get_running_loop().time() + self.routing_timeout + ROUTING_LEASE.total_seconds()
         while not event.routed:
             if await self._events.claim_routing(event.id):
-                return await self._route(event)
-            # A concurrent request with the same idempotency key is routing it: wait for its answer.
+                return await self._route_claimed(event, again=True)
+            if asyncio.get_running_loop().time() > deadline:
+                return Accepted(event, pending=True)
             await asyncio.sleep(CLAIM_POLL_SECONDS)
             event = present(await self._events.get(event.id), f"event {event.id}")
-        return event
+        return Accepted(event, pending=False)
 
-    async def _route(self, event: Event) -> Event:
-        await self._customers.ensure(event.customer_id)
+    async def _route_claimed(self, event: Event, *, again: bool) -> Accepted:
+        answer = await self._attempt(event, again=again)
+        if answer is None:
+            await self._events.release_routing([event.id])
+            return Accepted(event, pending=True)
+        await self._events.mark_routed([answer])
+        event.started, event.signalled, event.routing_error = answer.started, answer.signalled, answer.error
+        event.routing_claimed_at = None
+        return Accepted(event, pending=False)
+
+    async def _attempt(self, event: Event, *, again: bool) -> RoutingAnswer | None:
+        """Route once within the timeout: the answer, or None when Temporal did not take it."""
         journey_event = JourneyEvent(
             id=event.id, name=event.name, properties=event.properties, occurred_at=utc(event.occurred_at).isoformat()
         )
         try:
-            routing = await self._router.route(event.customer_id, journey_event)
-        except Exception as error:  # Temporal down or unreachable: keep the event, let a resend finish
-            await self._events.release_routing(event.id)
-            logger.exception("event.routing_failed", event_id=event.id, name=event.name)
-            raise RoutingUnavailable(event.id, str(error)) from error
-        stored = await self._events.mark_routed(event.id, routing.started, routing.signalled)
+            async with asyncio.timeout(self.routing_timeout):
+                routing = await self._router.route(event.customer_id, journey_event, again=again)
+        except RPCError as error:
+            if error.status in PERMANENT_REFUSALS:
+                logger.error("event.refused", event_id=event.id, name=event.name, reason=error.message)
+                return RoutingAnswer(event.id, [], [], error=f"Temporal refused the event: {error.message}")
+            logger.warning("event.routing_deferred", event_id=event.id, name=event.name, reason=str(error))
+            return None
+        except Exception as error:  # Temporal down, slow or unreachable: the relay finishes the job
+            unexpected = not isinstance(error, TimeoutError | ConnectionError)
+            logger.warning(
+                "event.routing_deferred", event_id=event.id, name=event.name, reason=repr(error), exc_info=unexpected
+            )
+            return None
         logger.info(
-            "event.routed", event_id=event.id, name=event.name, started=stored.started, signalled=stored.signalled
+            "event.routed", event_id=event.id, name=event.name, started=routing.started, signalled=routing.signalled
         )
-        return stored
+        return RoutingAnswer(event.id, routing.started, routing.signalled, routing.entries)
+
+
+class RoutingUnavailable(Exception):
+    """Temporal did not take some events; they stay stored and unrouted for the next attempt."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from activities.journey_entry import EntryRecorder
 from activities.journey_support import JourneySupportActivities
 from activities.providers.base import Provider
 from activities.providers.registry import build_providers
@@ -53,7 +54,19 @@ def journey_activities(
     """Every activity journeys call."""
     messaging = messaging_activities(settings, stores, providers)
     support = JourneySupportActivities(stores.database, stores.customers, settings.default_timezone)
-    return [messaging.send_message, support.load_profile, support.resolve_local_time, support.record_conversion]
+    return [
+        messaging.send_message,
+        EntryRecorder(stores.entries).record_entry,
+        support.load_profile,
+        support.resolve_local_time,
+        support.record_conversion,
+    ]
+
+
+def workflow_only_activities(stores: Stores) -> list[Callable[..., Any]]:
+    """What a worker that runs only workflows (`no_remote_activities=True`) needs: the local
+    activity each journey run records its entry with."""
+    return [EntryRecorder(stores.entries).record_entry]
 
 
 async def close_activities(activities: Sequence[Callable[..., Any]]) -> None:

@@ -12,6 +12,7 @@ from activities.sending.feedback_recorder import FeedbackRecorder
 from starter.config.settings import Settings
 from starter.routing.intake import EventIntake
 from starter.routing.registry import JourneyRegistry
+from starter.routing.relay import RoutingRelay
 from starter.routing.router import EventRouter
 from starter.runtime.signing import unsubscribe_secret
 from starter.runtime.stores import Stores
@@ -28,6 +29,7 @@ class Services:
     registry: JourneyRegistry
     router: EventRouter
     intake: EventIntake
+    relay: RoutingRelay
     tokens: UnsubscribeTokens
     feedback_parsers: FeedbackParsers
     feedback: FeedbackRecorder
@@ -41,13 +43,15 @@ class Services:
         stores = await Stores.open(settings)
         client = client or await connect(settings)
         router = EventRouter(client, registry, settings.task_queue, stores.entries)
+        intake = EventIntake(stores.events, router, settings.routing_timeout)
         return cls(
             settings=settings,
             stores=stores,
             client=client,
             registry=registry,
             router=router,
-            intake=EventIntake(stores.events, stores.customers, router),
+            intake=intake,
+            relay=RoutingRelay(stores.events, intake),
             tokens=UnsubscribeTokens(unsubscribe_secret(settings)),
             feedback_parsers=FeedbackParsers(settings.providers),
             feedback=FeedbackRecorder(stores.database, stores.suppressions),

@@ -50,8 +50,8 @@ class RecordingRouter(EventRouter):
         super().__init__(*args, **kwargs)
         self.started: list[str] = []
 
-    async def route(self, customer_id: str, event: JourneyEvent) -> Routing:
-        routing = await super().route(customer_id, event)
+    async def route(self, customer_id: str, event: JourneyEvent, *, again: bool = False) -> Routing:
+        routing = await super().route(customer_id, event, again=again)
         self.started += routing.started
         return routing
 
@@ -162,7 +162,12 @@ class JourneyBench:
 
     async def event(self, customer_id: str, name: str, /, **properties: Any) -> Routing:
         """Route an event as the API would: the journeys it started and the running ones it reached."""
-        return await self.router.route(customer_id, JourneyEvent(id=new_id(), name=name, properties=properties))
+        return await self._route(customer_id, JourneyEvent(id=new_id(), name=name, properties=properties))
+
+    async def _route(self, customer_id: str, event: JourneyEvent) -> Routing:
+        routing = await self.router.route(customer_id, event)
+        await self.stores.entries.record(routing.entries)  # as the API does with its answer
+        return routing
 
     async def enter(
         self, journey: str, customer_id: str, data: Mapping[str, Any] | None = None, *, key: str | None = None
@@ -205,7 +210,7 @@ class JourneyBench:
             at = start + scripted.offset
             await self.advance_to(at)
             event = JourneyEvent(id=new_id(), name=scripted.name, properties=dict(scripted.properties))
-            played.append(Played(event=scripted, at=at, routing=await self.router.route(customer_id, event)))
+            played.append(Played(event=scripted, at=at, routing=await self._route(customer_id, event)))
         return played
 
     # ----- journeys ----------------------------------------------------------------------------

@@ -96,10 +96,10 @@ async def test_one_idempotency_key_means_one_journey_and_one_message(stack: ApiS
     assert len(events) == 1
 
 
-async def test_an_event_is_kept_while_temporal_is_down_and_routed_when_resent(
+async def test_an_event_posted_while_temporal_is_down_is_accepted_and_routed_when_it_is_back(
     dev_client: Client, tmp_path: Path, registry: JourneyRegistry
 ) -> None:
-    settings = make_settings(tmp_path, api_port=free_port())
+    settings = make_settings(tmp_path, api_port=free_port(), routing_timeout=1.0)
     outage = TemporalDevServer(tmp_path / "doomed.db", port=free_port(), ui_port=None)
     outage.start()
     await outage.ready()
@@ -108,15 +108,26 @@ async def test_an_event_is_kept_while_temporal_is_down_and_routed_when_resent(
     body = {"customer_id": "c-outage", "name": "signed_up", "idempotency_key": "outage-1"}
 
     async with running_stack(doomed, settings, registry, with_worker=False) as down:
-        refused = await down.http.post("/v1/events", json=body)
+        pending = await down.http.post("/v1/events", json=body)
     async with running_stack(dev_client, settings, registry, with_worker=False) as up:
-        resent = await up.http.post("/v1/events", json=body)
-        async with up.services.stores.database.session() as session:
-            stored = (await session.exec(select(Event).where(Event.customer_id == "c-outage"))).all()
 
-    assert refused.status_code == 503 and "same idempotency_key" in refused.json()["detail"]
-    assert resent.status_code == 202 and resent.json()["started"] == ["journey/welcome/c-outage"]
-    assert len(stored) == 1 and resent.json()["event_id"] == stored[0].id
+        async def routed() -> Event | None:
+            async with up.services.stores.database.session() as session:
+                event = (await session.exec(select(Event).where(Event.customer_id == "c-outage"))).one()
+            return event if event.routed else None
+
+        relayed = await eventually(routed)  # by the relay: nobody sent the event again
+        resent = await up.http.post("/v1/events", json=body)
+
+    assert pending.status_code == 202 and pending.json()["routing"] == "pending"
+    assert pending.json()["started"] == [] and pending.json()["event_id"] == relayed.id
+    assert relayed.started == ["journey/welcome/c-outage"]
+    assert resent.status_code == 202 and resent.json() == {
+        "event_id": relayed.id,
+        "started": ["journey/welcome/c-outage"],
+        "signalled": [],
+        "routing": "routed",
+    }
     await dev_client.get_workflow_handle("journey/welcome/c-outage").terminate("no worker in this test")
 
 

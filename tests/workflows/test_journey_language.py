@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +13,7 @@ from temporalio.worker import Worker
 from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
 from starter.routing.router import EntryRefused
-from starter.runtime.activities import journey_activities
+from starter.runtime.activities import journey_activities, workflow_only_activities
 from starter.testing import JourneyBench
 from tests.helpers.support import eventually
 from workflows.experiments import assign_variant
@@ -64,7 +65,9 @@ async def test_an_exit_during_a_send_in_flight_still_ends_as_exited(
     customer = await bench.customer()
     await bench.event(customer, "lab_goal_started")
     # A worker without activities: the journey's first send is scheduled and stays in flight.
-    async with Worker(bench.env.client, task_queue=settings.task_queue, workflows=registry.workflows):
+    async with Worker(
+        bench.env.client, task_queue=settings.task_queue, workflows=registry.workflows, **workflows_only(bench)
+    ):
         await eventually(lambda: _step_is(bench, workflow_id("goal_lab", customer), "send:welcome"))
         await bench.event(customer, "lab_stop")
         outcome = await bench.outcome(workflow_id("goal_lab", customer))
@@ -83,13 +86,17 @@ async def test_an_exit_and_a_send_finishing_in_the_same_activation_end_the_journ
     journey_id = workflow_id("goal_lab", customer)
     client, queue = bench.env.client, settings.task_queue
     # No workflow cache, so no sticky queue: the last worker gets the task with both events.
-    async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):
+    async with Worker(
+        client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0, **workflows_only(bench)
+    ):
         await eventually(lambda: _step_is(bench, journey_id, "send:welcome"))
     await bench.event(customer, "lab_stop")
     async with Worker(client, task_queue=queue, activities=journey_activities(bench.settings, bench.stores)):
         await eventually(lambda: bench.sent(customer))
 
-    async with Worker(client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0):
+    async with Worker(
+        client, task_queue=queue, workflows=registry.workflows, max_cached_workflows=0, **workflows_only(bench)
+    ):
         outcome = await bench.outcome(journey_id)
 
     assert (outcome.status, outcome.reason, outcome.step) == ("exited", "lab_stop", "send:welcome")
@@ -185,6 +192,12 @@ async def test_always_starts_instances_side_by_side_and_keyless_exits_reach_all(
 
 
 # ----- time --------------------------------------------------------------------------------------
+
+
+def workflows_only(bench: JourneyBench) -> dict[str, Any]:
+    """Worker options for one that runs journeys but no (remote) activity: their sends stay in
+    flight until another worker takes them."""
+    return {"activities": workflow_only_activities(bench.stores), "no_remote_activities": True}
 
 
 def zone_at_local_hour(now: datetime, hour: int) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 
 from starter.api.deps import API_KEY, ServicesDep
-from starter.api.schemas import EventAccepted, EventIn
-from starter.routing.intake import IncomingEvent, RoutingUnavailable
+from starter.api.schemas import EventAccepted, EventIn, RoutingState
+from starter.routing.intake import IncomingEvent
 
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=API_KEY)
 
@@ -15,21 +15,22 @@ router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=API_KEY)
 async def post_event(body: EventIn, svc: ServicesDep) -> EventAccepted:
     """Store an event, then start or signal the journeys that care about it.
 
-    A repeated `idempotency_key` returns the first answer without routing again.
+    Answers once the event is routed, or, if Temporal does not answer within
+    OVERTURE_ROUTING_TIMEOUT, with `routing: pending`: the event is stored and is routed in the
+    background as soon as Temporal is back; nothing needs to be sent again. A repeated
+    `idempotency_key` returns the first answer without routing again.
     """
-    incoming = IncomingEvent(
-        customer_id=body.customer_id,
-        name=body.name,
-        properties=body.properties,
-        occurred_at=body.occurred_at,
-        idempotency_key=body.idempotency_key,
+    accepted = await svc.intake.accept(
+        IncomingEvent(
+            customer_id=body.customer_id,
+            name=body.name,
+            properties=body.properties,
+            occurred_at=body.occurred_at,
+            idempotency_key=body.idempotency_key,
+        )
     )
-    try:
-        event = await svc.intake.accept(incoming)
-    except RoutingUnavailable as unavailable:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"event stored as {unavailable.event_id} but not routed yet ({unavailable}); "
-            "send it again with the same idempotency_key to finish routing it",
-        ) from unavailable
-    return EventAccepted(event_id=event.id, started=event.started or [], signalled=event.signalled or [])
+    event = accepted.event
+    routing: RoutingState = "pending" if accepted.pending else ("refused" if event.routing_error else "routed")
+    return EventAccepted(
+        event_id=event.id, started=event.started or [], signalled=event.signalled or [], routing=routing
+    )
