@@ -8,6 +8,7 @@ once. A claim older than the lease belonged to a process that died: it may be ta
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +41,8 @@ class EventLog:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._answers: list[tuple[RoutingAnswer, asyncio.Future[None]]] = []
+        self._writing_answers: asyncio.Task[None] | None = None
 
     async def record(
         self,
@@ -49,10 +52,12 @@ class EventLog:
         properties: dict[str, Any],
         occurred_at: datetime | None,
         idempotency_key: str | None,
+        routed: bool = False,
     ) -> tuple[Event, bool]:
-        """Store the event, claimed for routing by the caller, with an empty profile for a
-        customer first seen, in one transaction. Returns it and True; or the event stored
-        earlier under the same idempotency key and False."""
+        """Store the event, claimed for routing by the caller (or already `routed`, for events
+        no journey cares about), with an empty profile for a customer first seen, in one
+        transaction. Returns it and True; or the event stored earlier under the same
+        idempotency key and False."""
         now = utcnow()
         event = Event(
             customer_id=customer_id,
@@ -61,7 +66,9 @@ class EventLog:
             idempotency_key=idempotency_key,
             occurred_at=utc(occurred_at) if occurred_at is not None else now,
             received_at=now,
-            routing_claimed_at=now,
+            routing_claimed_at=None if routed else now,
+            started=[] if routed else None,
+            signalled=[] if routed else None,
         )
         insert_ignoring = self._database.insert_ignoring_duplicates
         async with self._database.write() as session:
@@ -123,9 +130,35 @@ class EventLog:
 
     async def mark_routed(self, answers: list[RoutingAnswer]) -> None:
         """Remember where each event went (or why it never will), and the runs it started: the
-        answer every repeat of its idempotency key gets. The first answer stays."""
+        answer every repeat of its idempotency key gets. The first answer stays.
+
+        Answers arriving while another batch is being written wait and go together in the next
+        transaction (a group commit): under load, one commit serves many events.
+        """
         if not answers:
             return
+        loop = asyncio.get_running_loop()
+        written = [loop.create_future() for _ in answers]
+        self._answers += zip(answers, written, strict=True)
+        if self._writing_answers is None or self._writing_answers.done():
+            self._writing_answers = asyncio.create_task(self._write_answers())
+        await asyncio.gather(*written)
+
+    async def _write_answers(self) -> None:
+        while self._answers:
+            batch, self._answers = self._answers, []
+            try:
+                await self._write_batch([answer for answer, _ in batch])
+            except Exception as error:
+                for _, written in batch:
+                    if not written.done():
+                        written.set_exception(error)
+                continue
+            for _, written in batch:
+                if not written.done():
+                    written.set_result(None)
+
+    async def _write_batch(self, answers: list[RoutingAnswer]) -> None:
         entries = [entry for answer in answers for entry in answer.entries]
         async with self._database.write() as session:
             if entries:

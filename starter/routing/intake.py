@@ -60,13 +60,17 @@ class EventIntake:
 
     async def accept(self, incoming: IncomingEvent) -> Accepted:
         """Store and route the event; `pending` if Temporal did not answer in time."""
+        cared_about = self._router.cares_about(incoming.name)
         event, fresh = await self._events.record(
             customer_id=incoming.customer_id,
             name=incoming.name,
             properties=incoming.properties,
             occurred_at=incoming.occurred_at,
             idempotency_key=incoming.idempotency_key,
+            routed=not cared_about,
         )
+        if fresh and not cared_about:
+            return Accepted(event, pending=False)
         if fresh:
             return await self._route_claimed(event, again=False)
         return await self._answer_repeat(event)

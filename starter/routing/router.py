@@ -82,6 +82,10 @@ class EventRouter:
         self._entries = entries
         self._signal_with_start: bool | None = None
 
+    def cares_about(self, event_name: str) -> bool:
+        """Whether any journey starts on or listens to this event (if not, routing is a no-op)."""
+        return bool(self._registry.triggered_by(event_name) or self._registry.listening_to(event_name))
+
     async def route(self, customer_id: str, event: JourneyEvent, *, again: bool = False) -> Routing:
         """Deliver `event` to the journeys it triggers and the running journeys that listen.
 
