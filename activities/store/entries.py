@@ -43,8 +43,7 @@ class EntryLedger:
         """Remember started runs; writing a run again (a retry, or run and router) changes nothing."""
         if not records:
             return
-        async with self._database.write() as session:
-            await session.exec(insert_entries(self._database, records))
+        await self._database.run_writes([insert_entries(self._database, records)])
 
     async def started_by(self, event_id: str) -> list[str]:
         """The workflow ids of the runs this event started, as far as they have recorded it."""

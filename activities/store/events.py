@@ -71,14 +71,15 @@ class EventLog:
             signalled=[] if routed else None,
         )
         insert_ignoring = self._database.insert_ignoring_duplicates
-        async with self._database.write() as session:
-            await session.exec(
+        _, stored = await self._database.run_writes(
+            [
                 insert_ignoring(Customer).values(
                     id=customer_id, push_tokens=[], attributes={}, created_at=now, updated_at=now
-                )
-            )
-            stored = await session.exec(insert_ignoring(Event).values(**_columns(event)))
-        if stored.rowcount == 1 or idempotency_key is None:
+                ),
+                insert_ignoring(Event).values(**_columns(event)),
+            ]
+        )
+        if stored == 1 or idempotency_key is None:
             return event, True
         return present(await self.by_idempotency_key(idempotency_key), f"event {idempotency_key!r}"), False
 
@@ -160,20 +161,20 @@ class EventLog:
 
     async def _write_batch(self, answers: list[RoutingAnswer]) -> None:
         entries = [entry for answer in answers for entry in answer.entries]
-        async with self._database.write() as session:
-            if entries:
-                await session.exec(insert_entries(self._database, entries))
-            for answer in answers:
-                await session.exec(
-                    update(Event)
-                    .where(col(Event.id) == answer.event_id, col(Event.started).is_(None))
-                    .values(
-                        started=answer.started,
-                        signalled=answer.signalled,
-                        routing_error=answer.error,
-                        routing_claimed_at=None,
-                    )
+        await self._database.run_writes(
+            ([insert_entries(self._database, entries)] if entries else [])
+            + [
+                update(Event)
+                .where(col(Event.id) == answer.event_id, col(Event.started).is_(None))
+                .values(
+                    started=answer.started,
+                    signalled=answer.signalled,
+                    routing_error=answer.error,
+                    routing_claimed_at=None,
                 )
+                for answer in answers
+            ]
+        )
 
     async def for_customer(self, customer_id: str, limit: int = 50) -> list[Event]:
         """The customer's latest events, newest first."""
