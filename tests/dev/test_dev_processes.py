@@ -28,7 +28,9 @@ async def nothing_left(stack: DevStack, pids: list[int]) -> None:
 
 
 async def test_api_in_the_dev_process_worker_in_a_child_and_a_journey_runs_through_both(tmp_path: Path) -> None:
-    stack = DevStack(tmp_path)
+    # Settings for a remote Temporal, which the embedded stack (worker included) must not use.
+    remote = {"OVERTURE_TEMPORAL_TLS": "true", "OVERTURE_TEMPORAL_API_KEY": "cloud-key"}
+    stack = DevStack(tmp_path, extra_env=remote)
     dev = await stack.start()
     try:
         await stack.running()
