@@ -45,7 +45,8 @@ async def test_api_in_the_dev_process_worker_in_a_child_and_a_journey_runs_throu
         async with stack.http() as http:
             await http.put("/v1/customers/c-split", json={"email": "split@example.com"})
             accepted = await http.post("/v1/events", json={"customer_id": "c-split", "name": "signed_up"})
-            assert accepted.status_code == 202 and accepted.json()["started"] == ["journey/welcome/c-split"]
+            assert accepted.status_code == 202, accepted.text
+            assert accepted.json()["started"] == ["journey/welcome/c-split"], (accepted.text, stack.log.read_text())
 
         async def delivered() -> list[tuple[str, str]]:
             return outbox_of(stack, "c-split")
