@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,14 @@ def _parser() -> argparse.ArgumentParser:
 
     dev = commands.add_parser("dev", help="run the embedded stack: Temporal dev server + UI, worker, API")
     dev.set_defaults(handler=_dev)
-    commands.add_parser("worker", help="run a worker (production process)").set_defaults(handler=_worker)
+    worker = commands.add_parser("worker", help="run a worker (production process)")
+    worker.add_argument(
+        "--ready-fd",
+        type=int,
+        metavar="FD",
+        help="write 'ready' to this file descriptor once the worker polls (for a supervisor, e.g. `overture dev`)",
+    )
+    worker.set_defaults(handler=_worker)
     commands.add_parser("api", help="run the HTTP API (production process)").set_defaults(handler=_api)
 
     customer = commands.add_parser("customer", help="customer profiles").add_subparsers(metavar="ACTION")
@@ -123,16 +131,26 @@ def _dev(_args: argparse.Namespace, settings: Settings) -> int:
     from starter.dev.stack import run_dev_stack
 
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(run_dev_stack(settings))
-    return 0
+    return asyncio.run(run_dev_stack(settings))
 
 
-def _worker(_args: argparse.Namespace, settings: Settings) -> int:
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from starter.runtime.worker import run_worker
 
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(run_worker(settings))
+    asyncio.run(run_worker(settings, on_running=_announcer(args.ready_fd)))
     return 0
+
+
+def _announcer(ready_fd: int | None) -> Callable[[], None] | None:
+    if ready_fd is None:
+        return None
+
+    def announce() -> None:
+        os.write(ready_fd, b"ready\n")
+        os.close(ready_fd)
+
+    return announce
 
 
 def _api(_args: argparse.Namespace, settings: Settings) -> int:

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from temporalio.client import Client
 
+from starter.dev.lifeline import die_with_parent
 from starter.runtime.temporal import installed_binary
 from workflows import search
-
-_PR_SET_PDEATHSIG = 1
 
 
 class TemporalServerError(RuntimeError):
     """The dev server did not come up."""
-
-
-def _detach_but_die_with_parent() -> None:
-    # Its own session: Ctrl-C reaches only Overture, which then stops the server last. On Linux
-    # the server also gets SIGTERM if Overture itself is killed, so no orphan keeps the ports.
-    os.setsid()
-    if sys.platform == "linux":
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class TemporalDevServer:
@@ -85,8 +74,13 @@ class TemporalDevServer:
         """Launch the server process (returns at once; `await ready()` to wait for it)."""
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
+        # Its own session: Ctrl-C reaches only Overture, which then stops the server last.
         self._process = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_detach_but_die_with_parent
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
         log.close()
 

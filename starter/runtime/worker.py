@@ -48,8 +48,9 @@ def build_worker(
     )
 
 
-async def run_worker(settings: Settings) -> None:
-    """Run the worker until SIGINT/SIGTERM, then finish in-flight tasks and stop."""
+async def run_worker(settings: Settings, on_running: Callable[[], None] | None = None) -> None:
+    """Run the worker until SIGINT/SIGTERM, then finish in-flight tasks and stop. `on_running`
+    is called once the worker polls its task queue: a supervisor's readiness signal."""
     registry = JourneyRegistry.from_modules(settings.journey_modules)
     stores = await Stores.open(settings)
     activities = journey_activities(settings, stores)  # bad templates or providers stop us here
@@ -60,9 +61,15 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    logger.info("worker.started", task_queue=settings.task_queue, journeys=[spec.name for spec in registry.specs])
     try:
         async with worker:
+            while not worker.is_running:  # checking the namespace; a failure cancels this block
+                await asyncio.sleep(0.01)
+            logger.info(
+                "worker.started", task_queue=settings.task_queue, journeys=[spec.name for spec in registry.specs]
+            )
+            if on_running is not None:
+                on_running()
             await stop.wait()
     finally:
         await close_activities(activities)
