@@ -83,7 +83,9 @@ class EventIntake:
         failed = [event.id for event, answer in zip(events, answers, strict=True) if answer is None]
         await self._events.release_routing(failed)
         if failed:
-            raise RoutingUnavailable(f"{len(failed)} of {len(events)} events could not be routed yet")
+            raise RoutingUnavailable(
+                f"{len(failed)} of {len(events)} events could not be routed yet", routed=len(events) - len(failed)
+            )
 
     async def _answer_repeat(self, event: Event) -> Accepted:
         # Someone else stored it: wait for their answer, or take over a claim whose holder died.
@@ -134,4 +136,9 @@ class EventIntake:
 
 
 class RoutingUnavailable(Exception):
-    """Temporal did not take some events; they stay stored and unrouted for the next attempt."""
+    """Temporal did not take some events; they stay stored and unrouted for the next attempt.
+    `routed` says how many of the batch it did take (Temporal answers, just not to all in time)."""
+
+    def __init__(self, message: str, *, routed: int = 0) -> None:
+        super().__init__(message)
+        self.routed = routed

@@ -40,9 +40,11 @@ class RoutingRelay:
             try:
                 routed = await self.relay_once()
             except RoutingUnavailable as unavailable:
-                logger.warning("relay.waiting_for_temporal", reason=str(unavailable), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                # Some of the batch routed: Temporal is back (only slow to drain it), so no backing off.
+                wait = self._idle_seconds if unavailable.routed else backoff
+                logger.warning("relay.waiting_for_temporal", reason=str(unavailable), retry_in=wait)
+                await asyncio.sleep(wait)
+                backoff = self._idle_seconds if unavailable.routed else min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             except Exception:  # the database, most likely: keep trying, loudly
                 logger.exception("relay.failed", retry_in=backoff)
