@@ -122,30 +122,29 @@ class DeliveryLedger:
             .values(**fields, updated_at=utcnow())
             .returning(Delivery)
         )
-        async with self._database.session() as session:
+        async with self._database.write() as session:
             delivery: Delivery | None = (await session.exec(statement)).scalars().first()
-            await session.commit()
         return present(delivery, f"delivery {idempotency_key!r}")
 
     async def _open(self, row: Delivery, request: SendRequest, cap: FrequencyCap | None) -> tuple[Delivery, bool]:
         """Insert `row` (as skipped `capped` when the cap is reached); the row already there for
         its key, untouched, if there is one."""
-        async with self._database.session() as session:
-            if cap is not None:
-                # Writing the customer row takes its lock (SQLite: the database's write lock) first.
-                await session.exec(
-                    update(Customer)
-                    .where(col(Customer.id) == request.customer_id)
-                    .values(updated_at=Customer.updated_at)
-                )
-                if await self._count_in_window(session, request, cap, row.scheduled_at) >= cap.limit:
-                    row = self._row(request, "skipped", skip_reason="capped", scheduled_at=row.scheduled_at)
-            session.add(row)
-            try:
-                await session.commit()
-                return row, True
-            except IntegrityError:  # a concurrent attempt of the same send opened it first
-                await session.rollback()
+        try:
+            async with self._database.write() as session:
+                if cap is not None:
+                    # Writing the customer row takes its lock (SQLite: the whole write lock, already
+                    # ours) before counting, so concurrent sends to the customer count one by one.
+                    await session.exec(
+                        update(Customer)
+                        .where(col(Customer.id) == request.customer_id)
+                        .values(updated_at=Customer.updated_at)
+                    )
+                    if await self._count_in_window(session, request, cap, row.scheduled_at) >= cap.limit:
+                        row = self._row(request, "skipped", skip_reason="capped", scheduled_at=row.scheduled_at)
+                session.add(row)
+            return row, True
+        except IntegrityError:  # a concurrent attempt of the same send opened it first
+            pass
         return present(await self.get(request.idempotency_key), f"delivery {request.idempotency_key!r}"), False
 
     async def _insert(self, row: Delivery) -> Delivery:
