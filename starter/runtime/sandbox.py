@@ -11,7 +11,7 @@ sandbox (only activities log with it).
 Journey modules (`OVERTURE_JOURNEY_MODULES`, a team's own code) stay sandboxed by default: the
 sandbox guards exactly that code, and passing it through would stop it from catching a journey's
 `datetime.now()`. `OVERTURE_WORKER_SHARED_JOURNEY_MODULES=true` passes them through too, for
-2–4 ms less CPU per instance (BENCHMARKS.md). Without it, per instance the sandbox re-imports only
+2-4 ms less CPU per instance (BENCHMARKS.md). Without it, per instance the sandbox re-imports only
 the journey's own modules (its package and its file); nothing else is re-executed.
 """
 

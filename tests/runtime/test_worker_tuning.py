@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import PollerBehaviorAutoscaling, PollerBehaviorSimpleMaximum
 
 from activities.store.database import Database
@@ -74,9 +73,9 @@ async def _first_task_failure(handle: WorkflowHandle[object, object]) -> str | N
 
 
 async def test_journey_code_stays_sandboxed_unless_shared(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, database: Database
+    dev_client: Client, tmp_path: Path, database: Database
 ) -> None:
-    client = time_skipping_env.client
+    client = dev_client  # real time: a step failing in a loop must not hold a time-skipping server's clock
     registry = JourneyRegistry.from_modules([WALL_CLOCK])
     guarded = make_settings(tmp_path, journey_modules=[WALL_CLOCK], task_queue=f"guarded-{uuid.uuid4()}")
     shared = make_settings(
