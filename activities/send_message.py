@@ -4,6 +4,10 @@ In order: the profile; holdout; the address and whether it is valid; consent for
 channel; suppression of the address; quiet hours; rendering; the frequency cap (checked and
 reserved with the delivery row, atomically); then the channel's providers in order.
 
+A send that goes out costs three short transactions of its own: one session reads every check,
+one writes the delivery row (with the cap check and the note that the provider is being called),
+one settles it; the provider's call comes between the last two.
+
 No duplicates: the delivery row, keyed by the journey's idempotency key, is written before a
 provider is called and settled after. A retry finds it and never calls a provider again for a
 settled send. One window remains for providers that do not honour an idempotency key: the
@@ -21,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -32,6 +37,7 @@ from activities.sending.consent import TRANSACTIONAL, UnsubscribeTokens
 from activities.sending.local_time import customer_zone, quiet_until
 from activities.sending.templates import Rendered, TemplateError, TemplateStore
 from activities.store.customers import CustomerStore
+from activities.store.database import Database
 from activities.store.deliveries import FINAL_STATUSES, DeliveryLedger, as_result
 from activities.store.subscriptions import UNSUBSCRIBED, SubscriptionStore
 from activities.store.suppressions import SuppressionStore
@@ -54,12 +60,24 @@ class SendRules:
     public_url: str = "http://localhost:8000"
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What the checks before rendering found: the row of an earlier attempt, the customer and
+    their address, or why the message may not go out."""
+
+    stored: Delivery | None
+    customer: Customer | None = None
+    address: str = ""
+    refusal: str | None = None
+
+
 class MessagingActivities:
     """Sends journey messages through consent, caps, templates and providers, exactly once."""
 
     def __init__(
         self,
         *,
+        database: Database,
         customers: CustomerStore,
         deliveries: DeliveryLedger,
         templates: TemplateStore,
@@ -69,6 +87,7 @@ class MessagingActivities:
         tokens: UnsubscribeTokens,
         rules: SendRules,
     ) -> None:
+        self._database = database
         self._customers = customers
         self._deliveries = deliveries
         self._templates = templates
@@ -94,24 +113,14 @@ class MessagingActivities:
         log = logger.bind(
             journey=request.journey, step=request.step, channel=request.channel, key=request.idempotency_key
         )
-        stored = await self._deliveries.get(request.idempotency_key)
+        async with self._database.session() as session:  # every check reads in this one session
+            checked = await self._check(request, session)
+        stored, customer, address = checked.stored, checked.customer, checked.address
         if stored is not None and stored.status in FINAL_STATUSES:
             log.info("send.already_settled", status=stored.status)
             return as_result(stored)
-
-        customer = await self._customers.get(request.customer_id)
-        if customer is None:
-            return await self._skip(request, "unknown_customer", log)
-        if request.holdout:
-            return await self._skip(request, "holdout", log)
-        address = recipient_for(customer, request.channel)
-        if address is None:
-            return await self._skip(request, "no_address", log)
-        if not is_valid(request.channel, address):
-            return await self._skip(request, "invalid_address", log)
-        refusal = await self._consent_refusal(request, address)
-        if refusal is not None:
-            return await self._skip(request, refusal, log)
+        if checked.refusal is not None or customer is None:
+            return await self._skip(request, checked.refusal or "unknown_customer", log)
         not_before = self._quiet_hours_end(request, customer)
         if not_before is not None:
             log.info("send.deferred", until=not_before.isoformat())
@@ -130,13 +139,35 @@ class MessagingActivities:
         except TemplateError as error:
             return await self._fail(request, f"template_error: {error}", log)
 
-        delivery = stored or await self._deliveries.reserve(
-            request, providers[0].name, self._rules.caps.get(request.topic), _journey_clock(request)
-        )
+        opened = False  # True: this attempt wrote the row, already noting the first provider's call
+        delivery = stored
+        if delivery is None:
+            delivery, opened = await self._deliveries.reserve_and_call(
+                request, providers[0].name, self._rules.caps.get(request.topic), _journey_clock(request)
+            )
         if delivery.status in FINAL_STATUSES:
             log.info("send.skipped", reason=delivery.skip_reason)
             return as_result(delivery)
-        return await self._hand_over(request, delivery, providers, message, log)
+        return await self._hand_over(request, delivery, providers, message, log, call_noted=opened)
+
+    async def _check(self, request: SendRequest, session: AsyncSession) -> _Checked:
+        """The checks that read the database, in order, in one session: an earlier attempt's
+        row, the customer, holdout, the address, consent and suppression."""
+        stored = await self._deliveries.get(request.idempotency_key, session=session)
+        if stored is not None and stored.status in FINAL_STATUSES:
+            return _Checked(stored)
+        customer = await self._customers.get(request.customer_id, session=session)
+        if customer is None:
+            return _Checked(stored, refusal="unknown_customer")
+        if request.holdout:
+            return _Checked(stored, customer, refusal="holdout")
+        address = recipient_for(customer, request.channel)
+        if address is None:
+            return _Checked(stored, customer, refusal="no_address")
+        if not is_valid(request.channel, address):
+            return _Checked(stored, customer, address, refusal="invalid_address")
+        refusal = await self._consent_refusal(request, address, session)
+        return _Checked(stored, customer, address, refusal)
 
     async def _hand_over(
         self,
@@ -145,18 +176,24 @@ class MessagingActivities:
         providers: Sequence[Provider],
         message: OutgoingMessage,
         log: Any,
+        *,
+        call_noted: bool,
     ) -> SendResult:
+        """Call the providers in order until one takes the message. `call_noted`: the row already
+        says the current provider is being called, by this attempt."""
         names = [provider.name for provider in providers]
         index = names.index(delivery.provider) if delivery.provider in names else 0
         # An earlier attempt died while calling this provider: it may have the message already.
-        may_have_it = delivery.call_started_at is not None
+        may_have_it = not call_noted and delivery.call_started_at is not None
         while True:
             provider = providers[index]
             if may_have_it and not provider.honours_idempotency_key:
                 if request.topic != TRANSACTIONAL:
                     return await self._uncertain(request, provider.name, log)
                 log.warning("send.resending_uncertain_transactional", provider=provider.name)
-            await self._deliveries.call_started(request.idempotency_key, provider.name)
+            if not call_noted:
+                await self._deliveries.call_started(request.idempotency_key, provider.name)
+            call_noted = False
             try:
                 receipt = await provider.send(message)
             except PermanentProviderError as error:
@@ -213,14 +250,16 @@ class MessagingActivities:
         log.error("send.uncertain", provider=provider)
         return as_result(await self._deliveries.settle(request.idempotency_key, "failed", error=reason))
 
-    async def _consent_refusal(self, request: SendRequest, address: str) -> str | None:
+    async def _consent_refusal(self, request: SendRequest, address: str, session: AsyncSession) -> str | None:
         """`no_consent` or `suppressed` when the message may not go out; transactional messages
         need no consent but respect suppressions."""
         if request.topic != TRANSACTIONAL:
-            status = await self._subscriptions.status(request.customer_id, request.topic, request.channel)
+            status = await self._subscriptions.status(
+                request.customer_id, request.topic, request.channel, session=session
+            )
             if status == UNSUBSCRIBED:
                 return "no_consent"
-        if await self._suppressions.is_suppressed(request.channel, address):
+        if await self._suppressions.is_suppressed(request.channel, address, session=session):
             return "suppressed"
         return None
 

@@ -6,8 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.store.database import Database
+from activities.store.sessions import session_of
 from activities.store.tables import Customer, utcnow
 
 PROFILE_FIELDS = ("email", "phone", "timezone", "locale", "push_tokens")
@@ -19,10 +21,10 @@ class CustomerStore:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def get(self, customer_id: str) -> Customer | None:
-        """The profile, or None for a customer never seen."""
-        async with self._database.session() as session:
-            return await session.get(Customer, customer_id)
+    async def get(self, customer_id: str, *, session: AsyncSession | None = None) -> Customer | None:
+        """The profile, or None for a customer never seen (in `session` if given)."""
+        async with session_of(self._database, session) as reading:
+            return await reading.get(Customer, customer_id)
 
     async def upsert(self, customer_id: str, changes: dict[str, Any]) -> tuple[Customer, bool]:
         """Apply `changes` (only the fields given; `attributes` are merged key by key, a None

@@ -6,10 +6,13 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.sending.caps import FrequencyCap
 from activities.store.database import Database, present
+from activities.store.sessions import session_of
 from activities.store.tables import Customer, Delivery, DeliveryStatus, utcnow
 from workflows.types import SendRequest, SendResult
 
@@ -38,15 +41,20 @@ def as_result(delivery: Delivery) -> SendResult:
 
 
 class DeliveryLedger:
-    """Inserts, advances, settles and lists rows of `deliveries`."""
+    """Inserts, advances, settles and lists rows of `deliveries`.
+
+    Each step of a send is one short transaction, and each change is a single UPDATE (no read
+    first): on SQLite every write holds the database's one write lock, so the fewer statements
+    and awaits inside it, the less the other sends wait.
+    """
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def get(self, idempotency_key: str) -> Delivery | None:
-        """The row for this key, if a send with it was ever attempted."""
-        async with self._database.session() as session:
-            result = await session.exec(select(Delivery).where(Delivery.idempotency_key == idempotency_key))
+    async def get(self, idempotency_key: str, *, session: AsyncSession | None = None) -> Delivery | None:
+        """The row for this key, if a send with it was ever attempted (read in `session` if given)."""
+        async with session_of(self._database, session) as reading:
+            result = await reading.exec(select(Delivery).where(Delivery.idempotency_key == idempotency_key))
             return result.first()
 
     async def record(
@@ -60,25 +68,20 @@ class DeliveryLedger:
 
     async def reserve(self, request: SendRequest, provider: str, cap: FrequencyCap | None, at: datetime) -> Delivery:
         """Open the row for sending, unless the topic's frequency cap is reached (then record the
-        send as skipped `capped`). Check and reservation are one transaction that first locks the
-        customer's row, so two journeys sending at once cannot both take the last slot."""
-        async with self._database.session() as session:
-            # Writing the customer row takes its lock (SQLite: the database's write lock) first.
-            await session.exec(
-                update(Customer).where(col(Customer.id) == request.customer_id).values(updated_at=Customer.updated_at)
-            )
-            existing = (
-                await session.exec(select(Delivery).where(Delivery.idempotency_key == request.idempotency_key))
-            ).first()
-            if existing is not None:
-                await session.commit()
-                return existing
-            row = self._row(request, SENDING, provider=provider, scheduled_at=at)
-            if cap is not None and await self._count_in_window(session, request, cap, at) >= cap.limit:
-                row = self._row(request, "skipped", skip_reason="capped", scheduled_at=at)
-            session.add(row)
-            await session.commit()
-            return row
+        send as skipped `capped`). Under a cap, check and reservation are one transaction that
+        first locks the customer's row, so two journeys sending at once cannot both take the last
+        slot. A row already there for the key is returned as it is."""
+        delivery, _ = await self._open(self._row(request, SENDING, provider=provider, scheduled_at=at), request, cap)
+        return delivery
+
+    async def reserve_and_call(
+        self, request: SendRequest, provider: str, cap: FrequencyCap | None, at: datetime
+    ) -> tuple[Delivery, bool]:
+        """`reserve`, noting in the same transaction that `provider` is being called (the caller
+        calls it next, as after `call_started`). Returns the row and whether this call opened it;
+        False: the row was already there and comes back untouched."""
+        row = self._row(request, SENDING, provider=provider, scheduled_at=at, call_started_at=utcnow())
+        return await self._open(row, request, cap)
 
     async def call_started(self, idempotency_key: str, provider: str) -> None:
         """Note that a provider is being called: if the worker dies now, nobody knows whether the
@@ -87,13 +90,10 @@ class DeliveryLedger:
 
     async def call_failed(self, idempotency_key: str, error: str, *, maybe_delivered: bool) -> int:
         """Note a transient failure; returns the attempts made with the current provider."""
-        delivery = present(await self.get(idempotency_key), f"delivery {idempotency_key!r}")
-        attempts = delivery.attempts + 1
-        changes: dict[str, object] = {"attempts": attempts, "error": error}
+        changes: dict[str, object] = {"attempts": Delivery.attempts + 1, "error": error}
         if not maybe_delivered:
             changes["call_started_at"] = None  # it provably did not get through
-        await self._update(idempotency_key, **changes)
-        return attempts
+        return (await self._update(idempotency_key, **changes)).attempts
 
     async def switch_provider(self, idempotency_key: str, provider: str, error: str) -> None:
         """Fail over: the next attempt goes to `provider`, from a clean slate."""
@@ -115,14 +115,37 @@ class DeliveryLedger:
             return list(result.all())
 
     async def _update(self, idempotency_key: str, **fields: object) -> Delivery:
-        async with self._database.session() as session:
-            delivery = (await session.exec(select(Delivery).where(Delivery.idempotency_key == idempotency_key))).one()
-            for name, value in fields.items():
-                setattr(delivery, name, value)
-            delivery.updated_at = utcnow()
-            session.add(delivery)
-            await session.commit()
-            return delivery
+        """Change the row in one statement and return it as changed (RowMissing if it is gone)."""
+        statement = (
+            update(Delivery)
+            .where(col(Delivery.idempotency_key) == idempotency_key)
+            .values(**fields, updated_at=utcnow())
+            .returning(Delivery)
+        )
+        async with self._database.write() as session:
+            delivery: Delivery | None = (await session.exec(statement)).scalars().first()
+        return present(delivery, f"delivery {idempotency_key!r}")
+
+    async def _open(self, row: Delivery, request: SendRequest, cap: FrequencyCap | None) -> tuple[Delivery, bool]:
+        """Insert `row` (as skipped `capped` when the cap is reached); the row already there for
+        its key, untouched, if there is one."""
+        try:
+            async with self._database.write() as session:
+                if cap is not None:
+                    # Writing the customer row takes its lock (SQLite: the whole write lock, already
+                    # ours) before counting, so concurrent sends to the customer count one by one.
+                    await session.exec(
+                        update(Customer)
+                        .where(col(Customer.id) == request.customer_id)
+                        .values(updated_at=Customer.updated_at)
+                    )
+                    if await self._count_in_window(session, request, cap, row.scheduled_at) >= cap.limit:
+                        row = self._row(request, "skipped", skip_reason="capped", scheduled_at=row.scheduled_at)
+                session.add(row)
+            return row, True
+        except IntegrityError:  # a concurrent attempt of the same send opened it first
+            pass
+        return present(await self.get(request.idempotency_key), f"delivery {request.idempotency_key!r}"), False
 
     async def _insert(self, row: Delivery) -> Delivery:
         if await self._database.insert_once(row):
@@ -130,14 +153,14 @@ class DeliveryLedger:
         return present(await self.get(row.idempotency_key), f"delivery {row.idempotency_key!r}")
 
     @staticmethod
-    async def _count_in_window(session: object, request: SendRequest, cap: FrequencyCap, at: datetime) -> int:
+    async def _count_in_window(session: AsyncSession, request: SendRequest, cap: FrequencyCap, at: datetime) -> int:
         query = select(func.count()).where(
             Delivery.customer_id == request.customer_id,
             Delivery.topic == request.topic,
             col(Delivery.status).in_(COUNTED_BY_CAPS),
             col(Delivery.scheduled_at) > at - cap.window,
         )
-        return int((await session.exec(query)).one())  # type: ignore[attr-defined]
+        return int((await session.exec(query)).one())
 
     @staticmethod
     def _row(request: SendRequest, status: DeliveryStatus, **fields: object) -> Delivery:

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.store.database import Database
+from activities.store.sessions import session_of
 from activities.store.tables import Subscription, utcnow
 
 SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
@@ -26,12 +28,12 @@ class SubscriptionStore:
         """The status of a customer who never chose, for `topic`."""
         return self._defaults.get(topic, self._fallback)
 
-    async def status(self, customer_id: str, topic: str, channel: str) -> str:
+    async def status(self, customer_id: str, topic: str, channel: str, *, session: AsyncSession | None = None) -> str:
         """The customer's status for `topic` on `channel`: a channel-specific choice wins over a
-        choice for every channel, which wins over the default."""
-        async with self._database.session() as session:
+        choice for every channel, which wins over the default (read in `session` if given)."""
+        async with session_of(self._database, session) as reading:
             rows = (
-                await session.exec(
+                await reading.exec(
                     select(Subscription).where(
                         Subscription.customer_id == customer_id,
                         Subscription.topic == topic,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.store.database import Database
+from activities.store.sessions import session_of
 from activities.store.tables import Suppression
 from workflows.channels import CHANNELS
 
@@ -24,13 +26,13 @@ class SuppressionStore:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def is_suppressed(self, channel: str, address: str) -> bool:
-        """True if `address` may not receive anything on `channel`."""
-        async with self._database.session() as session:
+    async def is_suppressed(self, channel: str, address: str, *, session: AsyncSession | None = None) -> bool:
+        """True if `address` may not receive anything on `channel` (read in `session` if given)."""
+        async with session_of(self._database, session) as reading:
             query = select(Suppression.id).where(
                 Suppression.channel == channel, Suppression.address == normalize(channel, address)
             )
-            return (await session.exec(query)).first() is not None
+            return (await reading.exec(query)).first() is not None
 
     async def suppress(self, channel: str, address: str, reason: str) -> None:
         """Suppress the address (a no-op if it already is)."""

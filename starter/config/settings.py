@@ -13,7 +13,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -30,6 +38,10 @@ from workflows.channels import CHANNELS
 from workflows.timing import QuietHours
 
 _ISOLATED: ContextVar[bool] = ContextVar("overture_isolated_settings", default=False)
+WORKER_CACHE_SIZE = 250
+WORKER_WORKFLOW_TASKS = 100
+WORKER_ACTIVITIES = 100
+WORKER_POLLERS: int | Literal["auto"] = 5
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "journeys" / "templates"
 ConsentStatus = Literal["subscribed", "unsubscribed"]
 
@@ -102,6 +114,35 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_key: SecretStr | None = None
     api_url: str = Field(default="", description="Where the CLI finds the API; default http://localhost:<api_port>.")
+
+    # The worker (`overture worker`, and the one inside `overture dev`): measured on a 2-core
+    # machine, see BENCHMARKS.md. Memory grows with the cache, not with the journeys waiting.
+    worker_cache_size: int = Field(
+        default=WORKER_CACHE_SIZE,
+        ge=0,
+        description="Journey instances kept in memory between their steps (Temporal's sticky cache), "
+        "~90 KB each; an evicted journey is rebuilt from its history at its next step (a few ms of CPU).",
+    )
+    worker_workflow_tasks: int = Field(
+        default=WORKER_WORKFLOW_TASKS,
+        ge=1,
+        description="Journey steps (workflow tasks) run at once; at most OVERTURE_WORKER_CACHE_SIZE.",
+    )
+    worker_activities: int = Field(
+        default=WORKER_ACTIVITIES, ge=1, description="Activities (sends, profile reads) run at once."
+    )
+    worker_pollers: int | Literal["auto"] = Field(
+        default=WORKER_POLLERS,
+        union_mode="left_to_right",
+        description='Long polls open per task kind (journey steps, activities): a number, or "auto" to '
+        "let the server scale them.",
+    )
+    worker_shared_journey_modules: bool = Field(
+        default=False,
+        description="Import the journey modules once per worker instead of once per journey instance "
+        "(sandbox pass-through): less CPU per journey, but the sandbox then no longer stops journey code "
+        "that calls datetime.now() or random, and module-level state is shared between runs.",
+    )
 
     # Logs
     log_format: Literal["dev", "json"] = "dev"
@@ -206,6 +247,24 @@ class Settings(BaseSettings):
         for name in used:
             sections.setdefault(name, {})
         return {**data, "providers": sections}
+
+    @field_validator("worker_workflow_tasks")
+    @classmethod
+    def _tasks_fit_the_cache(cls, value: int, info: ValidationInfo) -> int:
+        cache = info.data.get("worker_cache_size")
+        if cache and value > cache:
+            raise ValueError(f"{value} exceeds OVERTURE_WORKER_CACHE_SIZE ({cache}): lower it, or raise the cache size")
+        return value
+
+    @field_validator("worker_pollers", mode="before")
+    @classmethod
+    def _pollers(cls, value: Any) -> Any:
+        text = value.strip() if isinstance(value, str) else value
+        if text == "auto":
+            return text
+        if not str(text).isdigit() or int(text) < 1:
+            raise ValueError(f'{value!r} is neither a number of pollers (1 or more) nor "auto"')
+        return int(text)
 
     @model_validator(mode="after")
     def _default_urls(self) -> Self:

@@ -35,6 +35,7 @@ def messaging_activities(
     """The send activity, with the configured providers unless others are given. Templates and
     providers are checked now, so a mistake stops start-up instead of a send."""
     return MessagingActivities(
+        database=stores.database,
         customers=stores.customers,
         deliveries=stores.deliveries,
         templates=TemplateStore(settings.template_dirs),

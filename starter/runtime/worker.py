@@ -2,6 +2,10 @@
 
 `overture worker` (and `python worker.py`) run it on its own; `overture dev`, `overture simulate`
 and the journey bench build the same worker around their own client and database.
+
+Sized by the `OVERTURE_WORKER_*` settings: the sticky cache bounds memory (a journey waiting on
+a timer is not kept in memory once evicted; its next step rebuilds it from its history), the
+task and poller counts bound concurrency.
 """
 
 from __future__ import annotations
@@ -10,11 +14,11 @@ import asyncio
 import signal
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehavior, PollerBehaviorAutoscaling, PollerBehaviorSimpleMaximum, Worker
 
 from activities.store.database import Database
 from starter.config.settings import Settings
@@ -38,14 +42,28 @@ def build_worker(
     settings unless given)."""
     if activities is None:
         activities = journey_activities(settings, Stores.on(database, settings))
+    shared = settings.journey_modules if settings.worker_shared_journey_modules else ()
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=registry.workflows,
         activities=activities,
         graceful_shutdown_timeout=timedelta(seconds=10),
-        workflow_runner=journey_workflow_runner(),
+        workflow_runner=journey_workflow_runner(shared),
+        max_cached_workflows=settings.worker_cache_size,
+        max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
+        max_concurrent_activities=settings.worker_activities,
+        workflow_task_poller_behavior=poller_behavior(settings.worker_pollers),
+        activity_task_poller_behavior=poller_behavior(settings.worker_pollers),
     )
+
+
+def poller_behavior(pollers: int | Literal["auto"]) -> PollerBehavior:
+    """`OVERTURE_WORKER_POLLERS` as the SDK's poller behaviour: a fixed maximum, or scaled by
+    the server ("auto")."""
+    if pollers == "auto":
+        return PollerBehaviorAutoscaling()
+    return PollerBehaviorSimpleMaximum(maximum=pollers)
 
 
 async def run_worker(settings: Settings, on_running: Callable[[], None] | None = None) -> None:
