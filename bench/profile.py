@@ -24,6 +24,17 @@ from bench.figures import Side
 from bench.stack import Stack
 
 RATE = 100  # samples per second
+# Leaves where a thread waits in C (py-spy cannot tell idle threads apart on every kernel): the
+# event loop's epoll, aiosqlite's and the thread pool's blocking queue gets, condition waits.
+IDLE_LEAVES = (
+    "EpollSelector.select (selectors.py)",
+    "_connection_worker_thread (aiosqlite/core.py)",
+    "_worker (concurrent/futures/thread.py)",
+    "Condition.wait (threading.py)",
+)
+# The inclusive ranking is of Overture's own functions (the rest is the frameworks' call chains):
+# which of its steps the samples were under. The CLI entry points are above everything.
+OWN_PACKAGES = frozenset({"starter", "activities", "workflows", "journeys", "bench"})
 TOP = 15
 _LINE = re.compile(r":\d+\)$")
 _SITE = re.compile(r"site-packages/([A-Za-z0-9_]+)")
@@ -108,12 +119,14 @@ def package_of(frame: str) -> str:
 
 
 def summarise(paths: list[Path]) -> dict[str, Any]:
-    """Top functions by own and by inclusive samples, and own samples per package, from py-spy's
-    raw (collapsed) output files."""
+    """Top functions by own samples, Overture's functions by inclusive samples, and own samples per
+    package, from py-spy's
+    raw (collapsed) output files; samples of threads waiting (IDLE_LEAVES) are counted apart and
+    left out of the shares."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for path in paths:
         if not path.exists():
             continue
@@ -123,11 +136,15 @@ def summarise(paths: list[Path]) -> dict[str, Any]:
                 continue
             count = int(count_text)
             frames = [frame_name(frame) for frame in stack.split(";")]
+            if frames[-1].endswith(IDLE_LEAVES):
+                idle += count
+                continue
             total += count
             own[frames[-1]] += count
             packages[package_of(frames[-1])] += count
             for frame in set(frames):
-                inclusive[frame] += count
+                if package_of(frame) in OWN_PACKAGES and "starter/cli/" not in frame:
+                    inclusive[frame] += count
 
     def share(counter: Counter[str]) -> list[dict[str, Any]]:
         return [
@@ -137,7 +154,8 @@ def summarise(paths: list[Path]) -> dict[str, Any]:
 
     return {
         "samples": total,
+        "idle_samples": idle,
         "own": share(own),
-        "inclusive": share(inclusive),
+        "inclusive_overture": share(inclusive),
         "own_by_package": share(packages),
     }
