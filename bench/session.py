@@ -30,7 +30,8 @@ def say(text: str) -> None:
 
 @dataclass
 class Session:
-    """Everything a benchmark needs; `max_rate` remembers each side's ingest rate once measured."""
+    """Everything a benchmark needs; `max_rate` remembers each side's ingest rate (the median of
+    its rounds) once measured."""
 
     stack: Stack
     options: Options

@@ -221,7 +221,9 @@ async def running_stack(kind: StackKind, workdir: Path) -> AsyncIterator[Stack]:
             base_url=f"http://127.0.0.1:{api_port}",
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=60,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=1000),
+            # Idle connections expire well before uvicorn's 5 s keep-alive closes them, so a reused
+            # connection is never one the server is closing (a spurious ReadError otherwise).
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=1.0),
         )
         overture: list[Child]
         if kind == "dev":
