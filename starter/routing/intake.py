@@ -75,17 +75,15 @@ class EventIntake:
             return await self._route_claimed(event, again=False)
         return await self._answer_repeat(event)
 
-    async def route_claimed(self, events: list[Event]) -> None:
+    async def route_claimed(self, events: list[Event]) -> int:
         """Route events the relay claimed (each maybe routed in part before), recording the
-        answers in one transaction; those Temporal did not take are released for later."""
+        answers in one transaction; those Temporal did not take are released for later. Returns
+        how many it did not take."""
         answers = await asyncio.gather(*(self._attempt(event, again=True) for event in events))
         await self._events.mark_routed([answer for answer in answers if answer is not None])
         failed = [event.id for event, answer in zip(events, answers, strict=True) if answer is None]
         await self._events.release_routing(failed)
-        if failed:
-            raise RoutingUnavailable(
-                f"{len(failed)} of {len(events)} events could not be routed yet", routed=len(events) - len(failed)
-            )
+        return len(failed)
 
     async def _answer_repeat(self, event: Event) -> Accepted:
         # Someone else stored it: wait for their answer, or take over a claim whose holder died.
@@ -133,12 +131,3 @@ class EventIntake:
             "event.routed", event_id=event.id, name=event.name, started=routing.started, signalled=routing.signalled
         )
         return RoutingAnswer(event.id, routing.started, routing.signalled, routing.entries)
-
-
-class RoutingUnavailable(Exception):
-    """Temporal did not take some events; they stay stored and unrouted for the next attempt.
-    `routed` says how many of the batch it did take (Temporal answers, just not to all in time)."""
-
-    def __init__(self, message: str, *, routed: int = 0) -> None:
-        super().__init__(message)
-        self.routed = routed

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import structlog
 
 from activities.store.events import EventLog
-from starter.routing.intake import EventIntake, RoutingUnavailable
+from starter.routing.intake import EventIntake
 
 logger = structlog.get_logger(__name__)
 
@@ -38,30 +38,28 @@ class RoutingRelay:
         backoff = self._idle_seconds
         while True:
             try:
-                routed = await self.relay_once()
-            except RoutingUnavailable as unavailable:
-                # Some of the batch routed: Temporal is back (only slow to drain it), so no backing off.
-                wait = self._idle_seconds if unavailable.routed else backoff
-                logger.warning("relay.waiting_for_temporal", reason=str(unavailable), retry_in=wait)
-                await asyncio.sleep(wait)
-                backoff = self._idle_seconds if unavailable.routed else min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
+                claimed, unrouted = await self.relay_once()
             except Exception:  # the database, most likely: keep trying, loudly
                 logger.exception("relay.failed", retry_in=backoff)
                 await asyncio.sleep(backoff)
                 continue
-            backoff = self._idle_seconds
-            if routed < BATCH:
+            if claimed and unrouted == claimed:  # Temporal took none: back off while it is away
+                logger.warning("relay.waiting_for_temporal", unrouted=unrouted, retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            backoff = self._idle_seconds  # it answers (perhaps slow to drain a backlog): no backing off
+            if claimed < BATCH:
                 await asyncio.sleep(self._idle_seconds)
 
-    async def relay_once(self) -> int:
-        """Route one batch of unrouted events; how many there were (RoutingUnavailable if some
-        could not be routed yet)."""
+    async def relay_once(self) -> tuple[int, int]:
+        """Route one batch of unrouted events: how many were claimed, and how many of those
+        Temporal did not take yet."""
         events = await self._events.claim_unrouted(BATCH)
-        if events:
-            logger.info("relay.routing", events=len(events))
-            await self._intake.route_claimed(events)
-        return len(events)
+        if not events:
+            return 0, 0
+        logger.info("relay.routing", events=len(events))
+        return len(events), await self._intake.route_claimed(events)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

@@ -117,7 +117,7 @@ class EventRouter:
         workflow_id = spec.workflow_id(customer_id, instance)
         entry = Entry(customer_id=customer_id, data=data, key=key)
         try:
-            run_id = await self._start(spec, entry, workflow_id, "API entry")
+            run_id = (await self._start(spec, entry, workflow_id, "API entry")).result_run_id
         except WorkflowAlreadyStartedError as error:
             raise EntryRefused(f"{workflow_id} is running, or its re-entry rule ({spec.reentry}) refuses") from error
         record = _entry_record(spec, entry, workflow_id, run_id)
@@ -139,26 +139,22 @@ class EventRouter:
         if not await self._reports_signal_with_start():
             return await self._start_else_signal(spec, entry, workflow_id, again)
         try:
-            handle = await self._client.start_workflow(
-                spec.name,
-                entry,
-                id=workflow_id,
-                task_queue=self._task_queue,
-                id_reuse_policy=REUSE_POLICY[spec.reentry],
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                start_signal=names.EVENT_SIGNAL,
-                start_signal_args=[event],
-                search_attributes=_search_attributes(spec, customer_id),
-                static_summary=f"{spec.name} for {customer_id} (on {event.name})",
-            )
+            handle = await self._start(spec, entry, workflow_id, f"on {event.name}", signal=event)
         except WorkflowAlreadyStartedError as refused:  # closed, and re-entry `once` keeps it closed
-            if again and refused.run_id and await self._started_by(workflow_id, refused.run_id, event.id):
-                return [_Reached("started", workflow_id, _entry_record(spec, entry, workflow_id, refused.run_id))]
-            return [_Reached("refused", workflow_id)]
+            return [await self._refused(spec, entry, workflow_id, refused, again)]
         run_id = handle.result_run_id
         if _started(handle) or (again and await self._started_by(workflow_id, run_id, event.id)):
             return [_Reached("started", workflow_id, _entry_record(spec, entry, workflow_id, run_id))]
         return [_Reached("signalled", workflow_id)]
+
+    async def _refused(
+        self, spec: JourneySpec, entry: Entry, workflow_id: str, refused: WorkflowAlreadyStartedError, again: bool
+    ) -> _Reached:
+        """A start refused: `started` after all if an earlier attempt of this event started that run."""
+        assert entry.event is not None
+        if again and refused.run_id and await self._started_by(workflow_id, refused.run_id, entry.event.id):
+            return _Reached("started", workflow_id, _entry_record(spec, entry, workflow_id, refused.run_id))
+        return _Reached("refused", workflow_id)
 
     async def _start_else_signal(
         self, spec: JourneySpec, entry: Entry, workflow_id: str, again: bool
@@ -168,10 +164,10 @@ class EventRouter:
         assert entry.event is not None
         for _attempt in range(START_ATTEMPTS):
             try:
-                run_id = await self._start(spec, entry, workflow_id, f"on {entry.event.name}")
+                run_id = (await self._start(spec, entry, workflow_id, f"on {entry.event.name}")).result_run_id
             except WorkflowAlreadyStartedError as refused:
-                if again and refused.run_id and await self._started_by(workflow_id, refused.run_id, entry.event.id):
-                    return [_Reached("started", workflow_id, _entry_record(spec, entry, workflow_id, refused.run_id))]
+                if (reached := await self._refused(spec, entry, workflow_id, refused, again)).kind == "started":
+                    return [reached]
                 if await self._deliver(workflow_id, entry.event):
                     return [_Reached("signalled", workflow_id)]
                 if spec.reentry == "once":
@@ -199,20 +195,25 @@ class EventRouter:
             return isinstance(entry, Entry) and entry.event is not None and entry.event.id == event_id
         return False
 
-    async def _start(self, spec: JourneySpec, entry: Entry, workflow_id: str, how: str) -> str | None:
-        """Start one instance (WorkflowAlreadyStartedError if it runs or may not run again); its
-        run id."""
-        handle = await self._client.start_workflow(
+    async def _start(
+        self, spec: JourneySpec, entry: Entry, workflow_id: str, how: str, signal: JourneyEvent | None = None
+    ) -> WorkflowHandle[Any, Any]:
+        """Start one instance (WorkflowAlreadyStartedError if it runs or may not run again); with
+        `signal`, signal-with-start: a running instance gets the event instead."""
+        return await self._client.start_workflow(
             spec.name,
             entry,
             id=workflow_id,
             task_queue=self._task_queue,
             id_reuse_policy=REUSE_POLICY[spec.reentry],
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL
+            if signal is None
+            else WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal=None if signal is None else names.EVENT_SIGNAL,
+            start_signal_args=[] if signal is None else [signal],
             search_attributes=_search_attributes(spec, entry.customer_id),
             static_summary=f"{spec.name} for {entry.customer_id} ({how})",
         )
-        return handle.result_run_id
 
     async def _signal(self, spec: JourneySpec, customer_id: str, event: JourneyEvent) -> list[_Reached]:
         key = _key_of(spec, event)

@@ -112,14 +112,20 @@ class DevProcess:
             **self.extra_env,
         }
 
-    async def start(self, timeout: float = STARTUP_TIMEOUT) -> float:
-        """Start `overture dev` and wait until its API and Temporal answer; seconds it took."""
+    async def launch(self) -> asyncio.subprocess.Process:
+        """Start `overture dev` without waiting for it (a test of a failing start waits for the
+        exit instead)."""
         assert self.process is None or self.process.returncode is not None, "already running"
-        began = asyncio.get_running_loop().time()
         with self.log.open("ab") as out:
             self.process = await asyncio.create_subprocess_exec(
                 *overture_command("dev"), env=self.env(), stdout=out, stderr=out, start_new_session=True
             )
+        return self.process
+
+    async def start(self, timeout: float = STARTUP_TIMEOUT) -> float:
+        """Start `overture dev` and wait until its API and Temporal answer; seconds it took."""
+        began = asyncio.get_running_loop().time()
+        await self.launch()
         async with httpx.AsyncClient(base_url=self.settings.api_url, timeout=5) as http:
 
             async def healthy() -> bool:

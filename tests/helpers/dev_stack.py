@@ -7,54 +7,31 @@ import asyncio
 import os
 import signal
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from starter.config.settings import Settings
-from tests.helpers.support import eventually, free_port, make_settings, overture_command, subprocess_env
+from tests.helpers.dev_process import DevProcess, alive, children, command_line
+from tests.helpers.support import eventually
+
+__all__ = ["DevStack", "alive", "listening_inodes", "port_free", "socket_inodes"]
 
 
 @dataclass
-class DevStack:
-    """One `overture dev` on free ports, its state and log in `state_dir`."""
-
-    state_dir: Path
-    extra_env: dict[str, str] = field(default_factory=dict)
-    api_port: int = field(default_factory=free_port)
-    temporal_port: int = field(default_factory=free_port)
-    ui_port: int = field(default_factory=free_port)
-    process: asyncio.subprocess.Process | None = None
-
-    @property
-    def settings(self) -> Settings:
-        return make_settings(self.state_dir, api_port=self.api_port, api_url=f"http://127.0.0.1:{self.api_port}")
-
-    @property
-    def log(self) -> Path:
-        return self.state_dir / "dev.log"
+class DevStack(DevProcess):
+    """`overture dev` for the tests of its process layout: pretty logs, as a user sees them."""
 
     @property
     def ports(self) -> list[int]:
         return [self.api_port, self.temporal_port, self.ui_port]
 
     def env(self) -> dict[str, str]:
-        return {
-            **subprocess_env(self.settings),
-            "OVERTURE_DEV_TEMPORAL_PORT": str(self.temporal_port),
-            "OVERTURE_DEV_UI_PORT": str(self.ui_port),
-            "OVERTURE_API_PORT": str(self.api_port),
-            "OVERTURE_LOG_FORMAT": "dev",
-            **self.extra_env,
-        }
+        return {**super().env(), "OVERTURE_LOG_FORMAT": "dev", **self.extra_env}
 
-    async def start(self) -> asyncio.subprocess.Process:
-        with self.log.open("ab") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                *overture_command("dev"), env=self.env(), stdout=out, stderr=out
-            )
-        return self.process
+    async def start(self) -> asyncio.subprocess.Process:  # type: ignore[override]
+        """Start it without waiting (see `running` and `wait`)."""
+        return await self.launch()
 
     async def running(self, timeout: float = 120) -> None:
         """Wait for the announcement (worker polling, API serving)."""
@@ -69,7 +46,7 @@ class DevStack:
         """The pids of its two children: {"worker": ..., "temporal": ...}."""
         assert self.process is not None
         found = {}
-        for pid in children_of(self.process.pid):
+        for pid in children(self.process.pid):
             command = " ".join(command_line(pid))
             if "starter.cli worker" in command:
                 found["worker"] = pid
@@ -88,27 +65,6 @@ class DevStack:
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.settings.api_url, timeout=10)
-
-
-def children_of(pid: int) -> list[int]:
-    """The direct children of `pid` (Linux /proc)."""
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(child) for child in (task / "children").read_text().split()]
-    return children
-
-
-def command_line(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie nobody reaped counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def port_free(port: int) -> bool:
