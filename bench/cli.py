@@ -40,7 +40,7 @@ its production processes (`overture api` + `overture worker`) unless --stack dev
 benchmarks:
   ingest   triggering events/s accepted by POST /v1/events vs bare signal-with-start/s
   signals  events/s to running journeys vs bare signals/s to running workflows
-  latency  p50/p95/p99 event -> provider call at half Overture's max rate (or --rate)
+  latency  p50/p95/p99 event -> provider call at half Overture's sustained rate (or --rate)
   waiting  --size journeys waiting on a timer: worker/server RSS, DB growth, time to wake all.
            Starting runs at the ingest rate: 10 000 take minutes, 100 000 can take hours
            (use --rounds 1 for those)
@@ -117,6 +117,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="where to write the results (default bench/results/<UTC time>.json)",
     )
+    common.add_argument(
+        "--overture-env",
+        action="append",
+        type=setting,
+        default=[],
+        metavar="OVERTURE_NAME=VALUE",
+        help="a setting for Overture's processes, e.g. OVERTURE_WORKER_CACHE_SIZE=500 (repeatable)",
+    )
     common.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     top = argparse.ArgumentParser(
         prog="python -m bench", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -127,10 +135,20 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def setting(text: str) -> str:
+    """`OVERTURE_NAME=VALUE`, checked."""
+    name, equals, _ = text.partition("=")
+    if not equals or not name.startswith("OVERTURE_"):
+        raise argparse.ArgumentTypeError(f"expected OVERTURE_NAME=VALUE, got {text!r}")
+    return text
+
+
 def options_of(args: argparse.Namespace) -> Options:
     """The Options the command line asks for."""
     fields = {field.name for field in dataclasses.fields(Options)}
-    return Options(**{name: value for name, value in vars(args).items() if name in fields})
+    chosen = {name: value for name, value in vars(args).items() if name in fields}
+    chosen["overture_env"] = tuple(chosen.get("overture_env") or ())
+    return Options(**chosen)
 
 
 async def run(chosen: Sequence[str], options: Options, keep: bool) -> tuple[list[Result], dict[str, str]]:
@@ -158,7 +176,7 @@ async def run(chosen: Sequence[str], options: Options, keep: bool) -> tuple[list
         )
         say(f"starting the stack ({options.stack}) in {workdir}")
         try:
-            async with running_stack(options.stack, workdir) as stack:
+            async with running_stack(options.stack, workdir, options.overture_env) as stack:
                 session = Session.on(stack, options)
                 for name in on_stack:
                     await attempt(name, lambda name=name: ON_STACK[name](session))  # type: ignore[misc]

@@ -4,7 +4,10 @@ signal-with-start calls per second, `concurrency` in flight.
 Each Overture event starts `bench_deliver` (one webhook message); each bare call starts
 `BareDeliver` (one activity POSTing to the same provider stand-in). After the measured calls,
 the round waits until every message reached the stand-in, which gives the end-to-end rate
-(first call to last message) too, and leaves no backlog for the next round.
+(first call to last message) too, and leaves no backlog for the next round. The CPU time each
+process used over the round, per event, says where each side's work goes: the worker (bare
+worker; Overture's, or `overture dev` whole with --stack dev), Overture's API, and the
+Temporal server both share.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ async def run(session: Session) -> Result:
     accepted = Figure("triggering events accepted", "events/s")
     completed = Figure("event to provider, end to end", "messages/s")
     errors = Figure("failed calls", "calls", better="lower")
+    cpu = {
+        "worker": Figure("worker CPU per event", "ms", better="lower"),
+        "api": Figure("API process CPU per event", "ms", better="lower"),
+        "temporal-server": Figure("Temporal server CPU per event", "ms", better="lower"),
+    }
     session.overture.answers.clear()
     profiler = Profiler.maybe(options.profile, session.stack)
 
@@ -48,19 +56,29 @@ async def run(session: Session) -> Result:
         tag = "b" if side == "bare" else "o"
         if options.warmup:
             await burst(session, side, f"iw{tag}{index}-", options.warmup)
+        before = session.stack.cpu_seconds(side)
         with profiler.recording(side, index):
             result, end_to_end = await burst(session, side, f"i{tag}{index}-", options.events)
+        after = session.stack.cpu_seconds(side)
+        for process, used in after.items():
+            figure = cpu["api" if process == "overture-api" else process if process in cpu else "worker"]
+            figure.add(side, index, (used - before.get(process, 0.0)) * 1000 / options.events, load)
         accepted.add(side, index, result.rate, load)
         completed.add(side, index, end_to_end, load)
         errors.add(side, index, result.errors, load)
         say(f"  {side}: {result.rate:.1f} accepted/s, {end_to_end:.1f} delivered/s, {result.errors} errors")
 
     await session.rounds(measure, "ingest")
-    sides: tuple[tuple[Side, list[Measured]], ...] = (("bare", accepted.bare), ("overture", accepted.overture))
-    for side, rounds in sides:
-        median = Figure.median(rounds)
-        if median:
-            session.max_rate[side] = median  # what `latency` and `waiting` pace themselves by
+    remembered: tuple[tuple[dict[Side, float], Figure], ...] = (
+        (session.max_rate, accepted),  # what `waiting` paces its starts by
+        (session.sustained_rate, completed),  # what `latency` paces itself by
+    )
+    for rates, figure in remembered:
+        sides: tuple[tuple[Side, list[Measured]], ...] = (("bare", figure.bare), ("overture", figure.overture))
+        for side, rounds in sides:
+            median = Figure.median(rounds)
+            if median:
+                rates[side] = median
     details = {
         "events_per_round": options.events,
         "warmup_per_round": options.warmup,
@@ -69,4 +87,5 @@ async def run(session: Session) -> Result:
     }
     if profiler.active:
         details["profile"] = profiler.summary()
-    return Result("ingest", [accepted, completed, errors], details)
+    measured = [figure for figure in cpu.values() if figure.bare or figure.overture]
+    return Result("ingest", [accepted, completed, errors, *measured], details)

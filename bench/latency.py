@@ -1,10 +1,13 @@
 """(3) Latency: event to provider call, p50/p95/p99, at a fixed pace on both sides.
 
-The pace is `--rate`, or half of Overture's maximum ingest rate (measured by `ingest` in the same
-run, or by one probe burst first). Both sides run at that same pace, so they carry the same load:
-Overture posts `bench_trigger` events (one webhook message each), bare Temporal makes
-signal-with-start calls (one activity POSTing to the stand-in). A message's latency is its
-arrival at the provider stand-in minus the moment its call was made.
+The pace is `--rate`, or half of Overture's sustained rate: events per second from the first call to
+the last message reaching the provider, measured by `ingest` in the same run or by one probe burst
+first. (Not the accepted rate: both sides accept calls faster than the dev server can carry them
+through to a send, and pacing by that builds a backlog that measures queueing, not latency.) Both
+sides run at that same pace, so they carry the same load: Overture posts `bench_trigger` events (one
+webhook message each), bare Temporal makes signal-with-start calls (one activity POSTing to the
+stand-in). A message's latency is its arrival at the provider stand-in minus the moment its call was
+made.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ MIN_EVENTS = 20
 
 
 async def pace(session: Session) -> float:
-    """Events per second to run at: `--rate`, else half of Overture's maximum ingest rate."""
+    """Events per second to run at: `--rate`, else half of Overture's sustained rate."""
     if session.options.rate:
         return session.options.rate
-    if "overture" not in session.max_rate:
-        say("latency: probing Overture's maximum ingest rate")
-        probe, _ = await ingest.burst(session, "overture", "lp-", PROBE_EVENTS)
-        session.max_rate["overture"] = probe.rate
-    return session.max_rate["overture"] / 2
+    if "overture" not in session.sustained_rate:
+        say("latency: probing Overture's sustained rate")
+        _, end_to_end = await ingest.burst(session, "overture", "lp-", PROBE_EVENTS)
+        session.sustained_rate["overture"] = end_to_end
+    return session.sustained_rate["overture"] / 2
 
 
 async def run(session: Session) -> Result:
@@ -66,7 +69,7 @@ async def run(session: Session) -> Result:
     details = {
         "rate": rate,
         "events_per_round": count,
-        "rate_source": "--rate" if options.rate else "half of Overture's maximum ingest rate",
+        "rate_source": "--rate" if options.rate else "half of Overture's sustained rate",
         "overture_answers": dict(session.overture.answers),
     }
     return Result("latency", [*figures.values(), accept_p99], details)

@@ -22,7 +22,9 @@ class Options:
     - `size`: journeys waiting at once (`waiting`);
     - `settle_load`/`settle_timeout`: before each round wait (at most that long) for the 1-minute
       load average to fall below `settle_load` (0: do not wait);
-    - `profile`: record Overture's processes with py-spy during the ingest rounds.
+    - `profile`: record Overture's processes with py-spy during the ingest rounds;
+    - `overture_env`: `OVERTURE_*` settings for Overture's processes (the caller's own environment
+      is not passed on, so a run measures the defaults unless asked).
     """
 
     stack: StackKind = "processes"
@@ -38,3 +40,4 @@ class Options:
     settle_timeout: float = 60.0
     profile: Path | None = None
     drain_timeout: float = 600.0
+    overture_env: tuple[str, ...] = ()

@@ -30,14 +30,15 @@ def say(text: str) -> None:
 
 @dataclass
 class Session:
-    """Everything a benchmark needs; `max_rate` remembers each side's ingest rate (the median of
-    its rounds) once measured."""
+    """Everything a benchmark needs; once `ingest` ran, `max_rate` holds each side's accepted rate
+    and `sustained_rate` its end-to-end delivered rate (medians of its rounds)."""
 
     stack: Stack
     options: Options
     bare: BareSide
     overture: OvertureSide
     max_rate: dict[Side, float] = field(default_factory=dict)
+    sustained_rate: dict[Side, float] = field(default_factory=dict)
 
     @classmethod
     def on(cls, stack: Stack, options: Options) -> Session:

@@ -18,7 +18,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -27,7 +27,7 @@ import httpx
 from temporalio.client import Client
 
 from bench import receiver
-from bench.system import find_descendant, free_port, tree_rss_bytes
+from bench.system import find_descendant, free_port, tree_cpu_seconds, tree_rss_bytes
 from starter.dev.temporal_server import TemporalDevServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +93,16 @@ class Stack:
     def overture_rss(self) -> dict[str, int]:
         """Resident bytes of each Overture process (with its children, the Temporal server left out)."""
         return {child.name: tree_rss_bytes(child.pid, exclude=[self.server_pid]) for child in self.overture}
+
+    def cpu_seconds(self, side: str) -> dict[str, float]:
+        """CPU seconds used so far by each process doing `side`'s work, the Temporal server
+        ("temporal-server") included: both sides share it, so read it around one side's round."""
+        if side == "bare":
+            used = {self.bare.name: tree_cpu_seconds(self.bare.pid)}
+        else:
+            used = {child.name: tree_cpu_seconds(child.pid, exclude=[self.server_pid]) for child in self.overture}
+        used["temporal-server"] = tree_cpu_seconds(self.server_pid)
+        return used
 
     def server_rss(self) -> int:
         """Resident bytes of the Temporal server (with its children)."""
@@ -164,9 +174,15 @@ async def _until_temporal(address: str, timeout: float = READY_TIMEOUT) -> Clien
 
 
 def overture_env(
-    workdir: Path, temporal_address: str, api_port: int, receiver_url: str, api_key: str
+    workdir: Path,
+    temporal_address: str,
+    api_port: int,
+    receiver_url: str,
+    api_key: str,
+    settings: Sequence[str] = (),
 ) -> dict[str, str]:
-    """The environment of an Overture process of the bench (the caller's `OVERTURE_*` removed)."""
+    """The environment of an Overture process of the bench: the caller's `OVERTURE_*` removed,
+    the bench's own, then `settings` (`OVERTURE_NAME=VALUE`) on top."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("OVERTURE_")}
     env.update(
         {
@@ -186,6 +202,9 @@ def overture_env(
             "PYTHONPATH": _python_path(env.get("PYTHONPATH")),
         }
     )
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        env[name] = value
     return env
 
 
@@ -199,7 +218,7 @@ def _overture(*args: str) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(kind: StackKind, workdir: Path) -> AsyncIterator[Stack]:
+async def running_stack(kind: StackKind, workdir: Path, settings: Sequence[str] = ()) -> AsyncIterator[Stack]:
     """Start every process of the stack in `workdir`, yield it ready, stop it all on exit."""
     started: list[Child] = []
     server: TemporalDevServer | None = None
@@ -216,7 +235,7 @@ async def running_stack(kind: StackKind, workdir: Path) -> AsyncIterator[Stack]:
 
         api_port, temporal_port, api_key = free_port(), free_port(), secrets.token_urlsafe(16)
         address = f"127.0.0.1:{temporal_port}"
-        env = overture_env(workdir, address, api_port, receiver_url, api_key)
+        env = overture_env(workdir, address, api_port, receiver_url, api_key, settings)
         api = httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{api_port}",
             headers={"Authorization": f"Bearer {api_key}"},

@@ -63,6 +63,21 @@ def tree_rss_bytes(pid: int, exclude: Iterable[int] = ()) -> int:
     return sum(rss_bytes(member) for member in descendants(pid) if member not in skipped)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time one process has used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int, exclude: Iterable[int] = ()) -> float:
+    """CPU time of `pid` and its live descendants, leaving out the trees of `exclude`."""
+    skipped = {low for top in exclude for low in descendants(top)}
+    return sum(cpu_seconds(member) for member in descendants(pid) if member not in skipped)
+
+
 def command_name(pid: int) -> str:
     """The executable's file name of `pid` ('' if it is gone)."""
     try:

@@ -8,11 +8,13 @@ passed through instead: imported once per process, not once per journey instance
 imports, pydantic is already passed through by the SDK's defaults; structlog never enters the
 sandbox (only activities log with it).
 
-Journey modules (`OVERTURE_JOURNEY_MODULES`, a team's own code) stay sandboxed by default: the
-sandbox guards exactly that code, and passing it through would stop it from catching a journey's
-`datetime.now()`. `OVERTURE_WORKER_SHARED_JOURNEY_MODULES=true` passes them through too, for
-2-4 ms less CPU per instance (BENCHMARKS.md). Without it, per instance the sandbox re-imports only
-the journey's own modules (its package and its file); nothing else is re-executed.
+Journey modules (`OVERTURE_JOURNEY_MODULES`, a team's own code) are passed through by the worker
+too (`OVERTURE_WORKER_SHARED_JOURNEY_MODULES`, default true): re-importing them per instance
+was a third of the worker's CPU per journey (BENCHMARKS.md). The guard on journey code lives
+where it is written and tested instead: `JourneyBench` (journey tests, `overture simulate`)
+always runs it sandboxed, so `datetime.now()` or `random` in a journey fails its test. With the
+setting false, the worker keeps that sandbox too and re-imports only the journey's own modules
+(its package and its file) per instance.
 """
 
 from __future__ import annotations

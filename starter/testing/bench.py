@@ -109,7 +109,9 @@ class JourneyBench:
         terminated on exit so they cannot stall its clock); by default the bench starts its own.
         `worker=False`: no worker until `async with bench.worker()`, so events queue up in
         Temporal. Every channel goes to the outbox (in_app: the inbox) whatever the settings say,
-        unless `keep_providers` (for a test against a local fake provider)."""
+        unless `keep_providers` (for a test against a local fake provider). Journey code always runs
+        in the strict sandbox here (`worker_shared_journey_modules` off), so a journey's test fails
+        on the `datetime.now()`, `random` or I/O a production worker would not stop."""
         async with contextlib.AsyncExitStack() as stack:
             if settings is None:
                 state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="overture-bench-")))
@@ -118,6 +120,7 @@ class JourneyBench:
                 settings = settings.model_copy(update=journey_overrides(journey_modules, template_dirs))
             if not keep_providers:
                 settings = with_dev_providers(settings)
+            settings = settings.model_copy(update={"worker_shared_journey_modules": False})
             registry = JourneyRegistry.from_modules(settings.journey_modules)
             database = Database(settings.database_url)
             stack.push_async_callback(database.close)

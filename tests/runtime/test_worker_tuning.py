@@ -72,15 +72,18 @@ async def _first_task_failure(handle: WorkflowHandle[object, object]) -> str | N
     return None
 
 
-async def test_journey_code_stays_sandboxed_unless_shared(
+async def test_journey_code_is_sandboxed_only_when_not_shared(
     dev_client: Client, tmp_path: Path, database: Database
 ) -> None:
     client = dev_client  # real time: a step failing in a loop must not hold a time-skipping server's clock
     registry = JourneyRegistry.from_modules([WALL_CLOCK])
-    guarded = make_settings(tmp_path, journey_modules=[WALL_CLOCK], task_queue=f"guarded-{uuid.uuid4()}")
-    shared = make_settings(
-        tmp_path, journey_modules=[WALL_CLOCK], task_queue=f"shared-{uuid.uuid4()}", worker_shared_journey_modules=True
+    guarded = make_settings(
+        tmp_path,
+        journey_modules=[WALL_CLOCK],
+        task_queue=f"guarded-{uuid.uuid4()}",
+        worker_shared_journey_modules=False,
     )
+    shared = make_settings(tmp_path, journey_modules=[WALL_CLOCK], task_queue=f"shared-{uuid.uuid4()}")
 
     async with build_worker(client, guarded, registry, database):
         handle = await client.start_workflow(
@@ -97,6 +100,7 @@ async def test_journey_code_stays_sandboxed_unless_shared(
             result_type=Outcome,
         )
 
-    # By default the sandbox stops a journey's datetime.now(); shared modules trade that guard away.
+    # The strict sandbox stops a journey's datetime.now(); the default, shared modules, trades that
+    # guard away in the worker (JourneyBench keeps it for journey tests).
     assert "Cannot access datetime.datetime.now" in failure
     assert outcome.status == "completed"
