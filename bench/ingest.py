@@ -4,14 +4,13 @@ signal-with-start calls per second, `concurrency` in flight.
 Each Overture event starts `bench_deliver` (one webhook message); each bare call starts
 `BareDeliver` (one activity POSTing to the same provider stand-in). After the measured calls,
 the round waits until every message reached the stand-in, which gives the end-to-end rate
-(first call to last message) too, and leaves no backlog for the next round. The CPU time each
-process used over the round, per event, says where each side's work goes: the worker (bare
-worker; Overture's, or `overture dev` whole with --stack dev), Overture's API, and the
-Temporal server both share.
+(first call to last message) too, and leaves no backlog for the next round; and the CPU each
+process used per event (`bench/cpu.py`).
 """
 
 from __future__ import annotations
 
+from bench.cpu import CpuFigures
 from bench.figures import Figure, Measured, Result, Side
 from bench.load import Burst, Call, in_flight
 from bench.profile import Profiler
@@ -44,11 +43,7 @@ async def run(session: Session) -> Result:
     accepted = Figure("triggering events accepted", "events/s")
     completed = Figure("event to provider, end to end", "messages/s")
     errors = Figure("failed calls", "calls", better="lower")
-    cpu = {
-        "worker": Figure("worker CPU per event", "ms", better="lower"),
-        "api": Figure("API process CPU per event", "ms", better="lower"),
-        "temporal-server": Figure("Temporal server CPU per event", "ms", better="lower"),
-    }
+    cpu = CpuFigures()
     session.overture.answers.clear()
     profiler = Profiler.maybe(options.profile, session.stack)
 
@@ -56,13 +51,8 @@ async def run(session: Session) -> Result:
         tag = "b" if side == "bare" else "o"
         if options.warmup:
             await burst(session, side, f"iw{tag}{index}-", options.warmup)
-        before = session.stack.cpu_seconds(side)
-        with profiler.recording(side, index):
+        with cpu.measuring(session.stack, side, index, load, options.events), profiler.recording(side, index):
             result, end_to_end = await burst(session, side, f"i{tag}{index}-", options.events)
-        after = session.stack.cpu_seconds(side)
-        for process, used in after.items():
-            figure = cpu["api" if process == "overture-api" else process if process in cpu else "worker"]
-            figure.add(side, index, (used - before.get(process, 0.0)) * 1000 / options.events, load)
         accepted.add(side, index, result.rate, load)
         completed.add(side, index, end_to_end, load)
         errors.add(side, index, result.errors, load)
@@ -87,5 +77,4 @@ async def run(session: Session) -> Result:
     }
     if profiler.active:
         details["profile"] = profiler.summary()
-    measured = [figure for figure in cpu.values() if figure.bare or figure.overture]
-    return Result("ingest", [accepted, completed, errors, *measured], details)
+    return Result("ingest", [accepted, completed, errors, *cpu.figures()], details)

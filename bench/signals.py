@@ -4,7 +4,8 @@ to running bare workflows, `concurrency` in flight.
 Each round starts `targets` fresh listeners (Overture: `bench_listen` journeys entered by an
 event; bare: `BareListen` workflows), waits until Temporal runs them all, warms up, then sends
 `events` pings round-robin (Overture: `bench_ping`, a plain listened event; bare: one signal
-each), and finally stops the listeners.
+each), and finally stops the listeners. The CPU each process used per ping (`bench/cpu.py`) is
+read from the first ping to the last listener stopped (the stops, one per listener, included).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from bench.cpu import CpuFigures
 from bench.figures import Figure, Result, Side
 from bench.load import Call, in_flight
 from bench.session import Session, check_burst, say
@@ -66,6 +68,7 @@ async def run(session: Session) -> Result:
     accepted = Figure("events to running journeys", "events/s")
     handled = Figure("pings handled, until the listeners stopped", "events/s")
     errors = Figure("failed calls", "calls", better="lower")
+    cpu = CpuFigures()
     session.overture.answers.clear()
 
     async def measure(side: Side, index: int, load: float) -> None:
@@ -78,17 +81,18 @@ async def run(session: Session) -> Result:
         await all_running(session, side, customers)
         if options.warmup:
             await in_flight(pings(session, side, customers, options.warmup), options.concurrency)
-        result = await in_flight(pings(session, side, customers, options.events), options.concurrency)
-        check_burst(result, f"{side} pings")
-        accepted.add(side, index, result.rate, load)
-        errors.add(side, index, result.errors, load)
-        say(f"  {side}: {result.rate:.1f} events/s, {result.errors} errors")
-        if side == "bare":
-            stops = [session.bare.stop(customer) for customer in customers]
-        else:
-            stops = [session.overture.event(customer, STOP) for customer in customers]
-        await in_flight(stops, options.concurrency)
-        await all_running(session, side, customers, running=False)  # every ping handled, no backlog
+        with cpu.measuring(session.stack, side, index, load, options.events):
+            result = await in_flight(pings(session, side, customers, options.events), options.concurrency)
+            check_burst(result, f"{side} pings")
+            accepted.add(side, index, result.rate, load)
+            errors.add(side, index, result.errors, load)
+            say(f"  {side}: {result.rate:.1f} events/s, {result.errors} errors")
+            if side == "bare":
+                stops = [session.bare.stop(customer) for customer in customers]
+            else:
+                stops = [session.overture.event(customer, STOP) for customer in customers]
+            await in_flight(stops, options.concurrency)
+            await all_running(session, side, customers, running=False)  # every ping handled, no backlog
         handled.add(side, index, options.events / (time.time() - result.started_at), load)
 
     await session.rounds(measure, "signals")
@@ -99,4 +103,4 @@ async def run(session: Session) -> Result:
         "targets": options.targets,
         "overture_answers": dict(session.overture.answers),
     }
-    return Result("signals", [accepted, handled, errors], details)
+    return Result("signals", [accepted, handled, errors, *cpu.figures()], details)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Executable, StaticPool, create_engine, event, inspect
+from sqlalchemy import Connection, Executable, event, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -19,6 +18,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from activities.store.sqlite_writer import SqliteWriter, sqlite_pragmas
 
 T = TypeVar("T")
 
@@ -54,14 +54,14 @@ class Database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(self.url, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         # SQLite has one write lock per file: writers of this process queue here instead of
         # polling busy_timeout against each other.
         self._write_lock = asyncio.Lock()
-        self._statement_writer: _ThreadedSqliteWriter | None = None
+        self._statement_writer: SqliteWriter | None = None
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
-            self._statement_writer = _ThreadedSqliteWriter(self.url)
+            self._statement_writer = SqliteWriter(self.url)
 
     async def create_tables(self) -> None:
         """Create missing tables, and add columns and indexes that tables created by an older
@@ -111,9 +111,9 @@ class Database:
         """Run these write statements as one transaction; the rows each one changed.
 
         The hot writes (events, their answers, entry rows) take this path: on SQLite the whole
-        transaction runs on one writer thread, from BEGIN IMMEDIATE to COMMIT, so the file's
-        write lock is held for the work alone (about a millisecond), never across a turn of a
-        busy event loop; on PostgreSQL it is an ordinary transaction.
+        transaction runs on one writer thread (`SqliteWriter`), grouped with the others queued
+        meanwhile into one commit, so the file's write lock is held for the work alone, never
+        across a turn of a busy event loop; on PostgreSQL it is an ordinary transaction.
         """
         if self._statement_writer is not None:
             return await self._statement_writer.run(statements)
@@ -133,35 +133,6 @@ class Database:
             self._statement_writer.close()
 
 
-class _ThreadedSqliteWriter:
-    """One thread with its own SQLite connection that runs whole write transactions."""
-
-    def __init__(self, url: URL) -> None:
-        self._engine = create_engine(
-            url.set(drivername="sqlite"), poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-        event.listen(self._engine, "connect", _sqlite_pragmas)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="overture-sqlite-writer")
-
-    async def run(self, statements: Sequence[Executable]) -> list[int]:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, statements)
-
-    def _run(self, statements: Sequence[Executable]) -> list[int]:
-        with self._engine.connect() as connection:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                counts = [connection.execute(statement).rowcount for statement in statements]
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
-            return counts
-
-    def close(self) -> None:
-        self._thread.shutdown(wait=True)
-        self._engine.dispose()
-
-
 def _add_missing_columns(connection: Connection) -> None:
     """ALTER TABLE ... ADD COLUMN for nullable (or defaulted) columns a newer version added, and
     CREATE INDEX for its new indexes."""
@@ -176,13 +147,3 @@ def _add_missing_columns(connection: Connection) -> None:
             connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{default}')
         for index in table.indexes:
             index.create(connection, checkfirst=True)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the API and the worker (separate processes) read while the other writes;
-    # synchronous=FULL keeps a recorded delivery even through a power cut.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
