@@ -4,7 +4,9 @@ The request that stores an event routes it at once, within `routing_timeout`. If
 or slow, the event stays stored and unrouted and the answer says `pending`; the relay
 (`starter.routing.relay`) routes it as soon as Temporal answers, without the client sending it
 again. A repeat of an idempotency key gets the first answer, or routes the event itself if
-nobody is routing it any more.
+nobody is routing it any more; a key reused for another event is refused. What Temporal could
+never carry (properties over the limit) is refused before it is stored, and a Temporal refusal
+no retry can change is recorded as the event's answer (`refused`) instead of being retried.
 """
 
 from __future__ import annotations

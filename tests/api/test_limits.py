@@ -10,9 +10,11 @@ from pathlib import Path
 
 from sqlmodel import select
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store.tables import Customer, Event, new_id
 from starter.routing.intake import EventIntake, IncomingEvent
+from starter.routing.limits import refused_for_good
 from starter.routing.registry import JourneyRegistry
 from tests.helpers.api_stack import ApiStack, running_stack
 from tests.helpers.support import free_port, make_settings
@@ -147,6 +149,24 @@ async def test_an_event_over_temporals_size_limits_is_refused_for_good_not_left_
     assert event.routing_claimed_at is None  # nobody will route it again
     runs = [execution async for execution in dev_client.list_workflows(f"CustomerId = '{customer_id}'")]
     assert runs == []
+
+
+def test_size_refusals_are_final_while_outages_and_rate_limits_are_retried() -> None:
+    def error(status: RPCStatusCode, message: str) -> RPCError:
+        return RPCError(message, status, b"")
+
+    final = [
+        error(RPCStatusCode.RESOURCE_EXHAUSTED, "grpc: received message after decompression larger than max 4194304"),
+        error(RPCStatusCode.INVALID_ARGUMENT, "Blob data size exceeds limit."),
+    ]
+    retried = [
+        error(RPCStatusCode.RESOURCE_EXHAUSTED, "namespace rate limit exceeded"),
+        error(RPCStatusCode.UNAVAILABLE, "connection refused"),
+        error(RPCStatusCode.DEADLINE_EXCEEDED, "context deadline exceeded"),
+    ]
+
+    assert [refused_for_good(refusal) for refusal in final] == [True, True]
+    assert [refused_for_good(outage) for outage in retried] == [False, False, False]
 
 
 async def test_an_event_the_database_cannot_store_gets_503_with_retry_after_and_nothing_is_stored(
