@@ -9,6 +9,8 @@ once. A claim older than the lease belonged to a process that died: it may be ta
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import col, select, update
 
-from activities.store.database import Database, present
+from activities.store.database import Database
 from activities.store.entries import insert_entries
 from activities.store.tables import Customer, Event, utc, utcnow
 from workflows.types import EntryRecord
@@ -34,6 +36,24 @@ class RoutingAnswer:
     signalled: list[str]
     entries: list[EntryRecord] = field(default_factory=list)
     error: str | None = None
+
+
+class IdempotencyKeyReused(Exception):
+    """The idempotency key was used before, by this customer with a different body or by another
+    customer: the earlier event's answer is not this request's to see, and this one is not stored."""
+
+
+def body_hash(customer_id: str, name: str, properties: dict[str, Any], occurred_at: datetime | None) -> str:
+    """SHA-256 of the event as its sender gave it (canonical JSON; `occurred_at` in UTC, None when
+    left to the server), kept with the event so a repeat of its key can be told from a reuse."""
+    canonical = {
+        "customer_id": customer_id,
+        "name": name,
+        "properties": properties,
+        "occurred_at": None if occurred_at is None else utc(occurred_at).isoformat(),
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class EventLog:
@@ -56,14 +76,17 @@ class EventLog:
     ) -> tuple[Event, bool]:
         """Store the event, claimed for routing by the caller (or already `routed`, for events
         no journey cares about), with an empty profile for a customer first seen, in one
-        transaction. Returns it and True; or the event stored earlier under the same
-        idempotency key and False."""
+        transaction. Returns it and True; or the event this customer stored earlier under the
+        same idempotency key with the same body, and False. IdempotencyKeyReused when the key was
+        used before with another body (nothing is written then)."""
         now = utcnow()
+        fingerprint = body_hash(customer_id, name, properties, occurred_at) if idempotency_key is not None else None
         event = Event(
             customer_id=customer_id,
             name=name,
             properties=properties,
             idempotency_key=idempotency_key,
+            body_hash=fingerprint,
             occurred_at=utc(occurred_at) if occurred_at is not None else now,
             received_at=now,
             routing_claimed_at=None if routed else now,
@@ -81,12 +104,23 @@ class EventLog:
         )
         if stored == 1 or idempotency_key is None:
             return event, True
-        return present(await self.by_idempotency_key(idempotency_key), f"event {idempotency_key!r}"), False
+        # The insert was ignored: the key is taken. The read a repeat needs anyway tells a repeat
+        # (same body) from a reuse. None: another customer's key in a database created before keys
+        # were scoped per customer (globally unique there). Rows from before hashes have none.
+        earlier = await self.by_idempotency_key(customer_id, idempotency_key)
+        if earlier is None or (earlier.body_hash is not None and earlier.body_hash != fingerprint):
+            raise IdempotencyKeyReused(
+                f"idempotency key {idempotency_key!r} was already used with a different event; "
+                "use a new key for a new event, and the same key only to send the same event again"
+            )
+        return earlier, False
 
-    async def by_idempotency_key(self, idempotency_key: str) -> Event | None:
-        """The event stored under this key, if any."""
+    async def by_idempotency_key(self, customer_id: str, idempotency_key: str) -> Event | None:
+        """The customer's event stored under this key, if any (keys are scoped per customer)."""
         async with self._database.session() as session:
-            result = await session.exec(select(Event).where(Event.idempotency_key == idempotency_key))
+            result = await session.exec(
+                select(Event).where(Event.customer_id == customer_id, Event.idempotency_key == idempotency_key)
+            )
             return result.first()
 
     async def get(self, event_id: str) -> Event | None:

@@ -82,6 +82,8 @@ class Event(SQLModel, table=True):
     """One event in a customer's event log, with the answer its routing produced."""
 
     __tablename__ = "events"
+    # Idempotency keys are the customer's own: another customer's identical key is another event.
+    __table_args__ = (Index("ix_events_customer_idempotency_key", "customer_id", "idempotency_key", unique=True),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     customer_id: str = Field(index=True, max_length=200)
@@ -89,7 +91,10 @@ class Event(SQLModel, table=True):
     properties: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     occurred_at: datetime = _timestamp()
     received_at: datetime = _timestamp()
-    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    body_hash: str | None = Field(
+        default=None, max_length=64, description="SHA-256 of the event as sent with its idempotency key"
+    )
     # SQL NULL until routed (none_as_null: a JSON `null` would not be IS NULL).
     started: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     signalled: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))

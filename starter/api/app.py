@@ -2,6 +2,7 @@
 
 OpenAPI docs at /docs. With OVERTURE_API_KEY set, every `/v1` resource wants
 `Authorization: Bearer <key>`, except the links customers follow and providers' callbacks.
+A request body over OVERTURE_MAX_BODY_BYTES gets 413 before any of it is stored.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from starter.api.body_limit import BodyLimit
 from starter.api.routes import customers, events, health, inbox, journeys, subscriptions, unsubscribe, webhooks
 from starter.config.settings import Settings
 from starter.runtime.services import Services
@@ -32,6 +34,7 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
                 await app.state.services.close()
 
     app = FastAPI(title="Overture", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BodyLimit, limit=lambda: app.state.services.settings.max_body_bytes)
     for module in ROUTERS:
         app.include_router(module.router)
     return app

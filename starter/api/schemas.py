@@ -101,6 +101,12 @@ class EventAccepted(BaseModel):
     routing: RoutingState = "routed"
 
 
+class ErrorOut(BaseModel):
+    """An error answer: what is wrong, and how to put it right."""
+
+    detail: str
+
+
 class EntryIn(BaseModel):
     """Enter a customer into a journey directly."""
 

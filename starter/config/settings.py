@@ -42,6 +42,9 @@ WORKER_CACHE_SIZE = 250
 WORKER_WORKFLOW_TASKS = 100
 WORKER_ACTIVITIES = 100
 WORKER_POLLERS: int | Literal["auto"] = 5
+MIB = 1024 * 1024
+MAX_BODY_BYTES = MIB
+MAX_EVENT_PROPERTIES_BYTES = 256 * 1024
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "journeys" / "templates"
 ConsentStatus = Literal["subscribed", "unsubscribed"]
 
@@ -114,6 +117,21 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_key: SecretStr | None = None
     api_url: str = Field(default="", description="Where the CLI finds the API; default http://localhost:<api_port>.")
+    max_body_bytes: int = Field(
+        default=MAX_BODY_BYTES,
+        ge=1024,
+        le=64 * MIB,
+        description="Largest request body the API reads, in bytes; a longer one gets 413 before it is stored "
+        "(counted while it arrives, so a huge body never fills the memory).",
+    )
+    max_event_properties_bytes: int = Field(
+        default=MAX_EVENT_PROPERTIES_BYTES,
+        ge=1024,
+        le=MIB,
+        description="Largest event `properties` (and journey entry `data`), in bytes of compact JSON with "
+        "non-ASCII escaped (what Temporal carries); a larger one gets 413 before it is stored. At most 1 MiB: "
+        "a triggering event travels twice in one Temporal call, under its 2 MiB limit per payload.",
+    )
 
     # The worker (`overture worker`, and the one inside `overture dev`): measured on a 2-core
     # machine, see BENCHMARKS.md. Memory grows with the cache, not with the journeys waiting.

@@ -4,7 +4,9 @@ The request that stores an event routes it at once, within `routing_timeout`. If
 or slow, the event stays stored and unrouted and the answer says `pending`; the relay
 (`starter.routing.relay`) routes it as soon as Temporal answers, without the client sending it
 again. A repeat of an idempotency key gets the first answer, or routes the event itself if
-nobody is routing it any more.
+nobody is routing it any more; a key reused for another event is refused. What Temporal could
+never carry (properties over the limit) is refused before it is stored, and a Temporal refusal
+no retry can change is recorded as the event's answer (`refused`) instead of being retried.
 """
 
 from __future__ import annotations
@@ -15,18 +17,27 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from temporalio.service import RPCError, RPCStatusCode
+from sqlalchemy.exc import InterfaceError, OperationalError
+from temporalio.service import RPCError
 
 from activities.store.database import present
 from activities.store.events import ROUTING_LEASE, EventLog, RoutingAnswer
 from activities.store.tables import Event, utc
+from starter.routing.limits import check_payload_size, refused_for_good
 from starter.routing.router import EventRouter
 from workflows.types import JourneyEvent
 
 logger = structlog.get_logger(__name__)
 CLAIM_POLL_SECONDS = 0.05
-PERMANENT_REFUSALS = frozenset({RPCStatusCode.INVALID_ARGUMENT})
-"""Temporal statuses that no retry can change (e.g. an event over the payload size limit)."""
+
+
+STORE_RETRY_SECONDS = 2
+"""What a client is told to wait before sending again an event the database could not store."""
+
+
+class EventNotStored(Exception):
+    """The database could not store the event (down, locked, unreachable): nothing was stored,
+    and sending it again later is safe."""
 
 
 @dataclass(frozen=True)
@@ -53,22 +64,38 @@ class EventIntake:
     routing per event, even for concurrent repeats of its idempotency key; the first answer is
     kept), nothing waiting on the client (the relay routes what a request could not)."""
 
-    def __init__(self, events: EventLog, router: EventRouter, routing_timeout: float) -> None:
+    def __init__(
+        self, events: EventLog, router: EventRouter, routing_timeout: float, max_properties_bytes: int
+    ) -> None:
         self._events = events
         self._router = router
         self.routing_timeout = routing_timeout
+        self.max_properties_bytes = max_properties_bytes
 
     async def accept(self, incoming: IncomingEvent) -> Accepted:
-        """Store and route the event; `pending` if Temporal did not answer in time."""
+        """Store and route the event; `pending` if Temporal did not answer in time.
+
+        PayloadTooLarge (nothing stored) for properties Temporal could never carry;
+        IdempotencyKeyReused (nothing stored) for a key used before with another event;
+        EventNotStored when the database could not store it.
+        """
+        check_payload_size(incoming.properties, self.max_properties_bytes, "event properties")
         cared_about = self._router.cares_about(incoming.name)
-        event, fresh = await self._events.record(
-            customer_id=incoming.customer_id,
-            name=incoming.name,
-            properties=incoming.properties,
-            occurred_at=incoming.occurred_at,
-            idempotency_key=incoming.idempotency_key,
-            routed=not cared_about,
-        )
+        try:
+            event, fresh = await self._events.record(
+                customer_id=incoming.customer_id,
+                name=incoming.name,
+                properties=incoming.properties,
+                occurred_at=incoming.occurred_at,
+                idempotency_key=incoming.idempotency_key,
+                routed=not cared_about,
+            )
+        except (OperationalError, InterfaceError, OSError) as error:  # one transaction: nothing written
+            logger.error("event.not_stored", name=incoming.name, reason=type(error).__name__)
+            raise EventNotStored(
+                f"the database could not store the event ({type(error).__name__}); nothing was stored: "
+                f"send it again in {STORE_RETRY_SECONDS} s"
+            ) from error
         if fresh and not cared_about:
             return Accepted(event, pending=False)
         if fresh:
@@ -116,7 +143,7 @@ class EventIntake:
             async with asyncio.timeout(self.routing_timeout):
                 routing = await self._router.route(event.customer_id, journey_event, again=again)
         except RPCError as error:
-            if error.status in PERMANENT_REFUSALS:
+            if refused_for_good(error):
                 logger.error("event.refused", event_id=event.id, name=event.name, reason=error.message)
                 return RoutingAnswer(event.id, [], [], error=f"Temporal refused the event: {error.message}")
             logger.warning("event.routing_deferred", event_id=event.id, name=event.name, reason=str(error))

@@ -43,7 +43,7 @@ class Services:
         stores = await Stores.open(settings)
         client = client or await connect(settings)
         router = EventRouter(client, registry, settings.task_queue, stores.entries)
-        intake = EventIntake(stores.events, router, settings.routing_timeout)
+        intake = EventIntake(stores.events, router, settings.routing_timeout, settings.max_event_properties_bytes)
         return cls(
             settings=settings,
             stores=stores,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from starter.api.deps import API_KEY, ServicesDep
-from starter.api.schemas import EntryCreated, EntryIn, JourneyOut
+from starter.api.schemas import EntryCreated, EntryIn, ErrorOut, JourneyOut
+from starter.routing.limits import PayloadTooLarge, check_payload_size
 from starter.routing.router import EntryRefused
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"], dependencies=API_KEY)
@@ -17,9 +18,24 @@ async def get_journeys(svc: ServicesDep) -> list[JourneyOut]:
     return [JourneyOut.of(spec) for spec in svc.registry.specs]
 
 
-@router.post("/{journey}/entries", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{journey}/entries",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        status.HTTP_413_CONTENT_TOO_LARGE: {
+            "model": ErrorOut,
+            "description": "`data` is over OVERTURE_MAX_EVENT_PROPERTIES_BYTES (or the body over "
+            "OVERTURE_MAX_BODY_BYTES); no journey was started.",
+        }
+    },
+)
 async def post_entry(journey: str, body: EntryIn, svc: ServicesDep) -> EntryCreated:
-    """Enter a customer into a journey (404 unknown journey, 409 refused by its re-entry rule)."""
+    """Enter a customer into a journey (404 unknown journey, 409 refused by its re-entry rule,
+    413 `data` too large for Temporal to carry)."""
+    try:
+        check_payload_size(body.data, svc.settings.max_event_properties_bytes, "entry data")
+    except PayloadTooLarge as refusal:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(refusal)) from None
     cls = svc.registry.get(journey)
     if cls is None:
         known = ", ".join(spec.name for spec in svc.registry.specs)
