@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from starter.api.deps import API_KEY, ServicesDep
+from starter.api.deps import EVENTS_KEY, ServicesDep
 from starter.api.schemas import EventAccepted, EventIn, RoutingState
 from starter.routing.intake import IncomingEvent
 
-router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=API_KEY)
+router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=EVENTS_KEY)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
