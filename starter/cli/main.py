@@ -155,7 +155,9 @@ def _api_refusal(what: str, settings: Settings) -> int:
     problems = exposure.key_problems(settings, stored) + exposure.secret_problems(settings)
     if not problems:
         return 0
-    print(exposure.refusal(what, f"OVERTURE_API_HOST={settings.api_host}", problems), file=sys.stderr)
+    where = f"OVERTURE_API_HOST={settings.api_host}"
+    alternative = "or listen on this machine only: OVERTURE_API_HOST=127.0.0.1"
+    print(exposure.refusal(what, where, problems, alternative), file=sys.stderr)
     return 2
 
 
@@ -166,7 +168,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         problems = exposure.secret_problems(settings)
         if problems:
             where = f"OVERTURE_API_HOST={settings.api_host}, OVERTURE_TEMPORAL_ADDRESS={settings.temporal_address}"
-            print(exposure.refusal("overture worker", where, problems), file=sys.stderr)
+            alternative = "or keep the deployment on this machine: OVERTURE_API_HOST=127.0.0.1, Temporal on localhost"
+            print(exposure.refusal("overture worker", where, problems, alternative), file=sys.stderr)
             return 2
     configure_logging(settings.log_format, settings.log_level)
     asyncio.run(run_worker(settings, on_running=_announcer(args.ready_fd)))

@@ -93,13 +93,11 @@ def key_problems(settings: Settings, stored_keys: int) -> list[str]:
     ]
 
 
-def refusal(what: str, where: str, problems: list[str]) -> str:
-    """The message a process refusing to start prints: why, and each fix."""
+def refusal(what: str, where: str, problems: list[str], alternative: str) -> str:
+    """The message a process refusing to start prints: why, each fix, and the other way out."""
     lines = "\n".join(f"  - {problem}" for problem in problems)
-    return (
-        f"error: {what} refuses to start: it is reachable beyond this machine ({where}), and\n{lines}\n"
-        "(or keep it on this machine: OVERTURE_API_HOST=127.0.0.1, and Temporal on localhost)"
-    )
+    head = f"error: {what} refuses to start: it is reachable beyond this machine ({where}), and"
+    return f"{head}\n{lines}\n({alternative})"
 
 
 def _weak(variable: str, value: str, *, own: bool) -> str | None:

@@ -94,6 +94,7 @@ async def test_the_api_refuses_to_listen_beyond_loopback_without_a_key_or_secret
     assert f"overture {command} refuses to start" in err and "OVERTURE_API_HOST=0.0.0.0" in err
     assert "no API key: set OVERTURE_API_KEY" in err and "overture keys create --scope admin" in err
     assert "OVERTURE_SECRET_KEY is not set" in err and "secrets.token_urlsafe(32)" in err
+    assert "or listen on this machine only: OVERTURE_API_HOST=127.0.0.1" in err
     assert "Traceback" not in err and out == ""
     assert not (tmp_path / "temporal.db").exists()
 
