@@ -265,3 +265,21 @@ class InboxMessage(InboxMessageFields, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_key: str = Field(unique=True, max_length=400)
     customer_id: str = Field(index=True, max_length=200)
+
+
+class ApiKeyFields(SQLModel):
+    """An API key as `overture keys list` shows it: never the key itself, only its id and scope."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str | None = Field(default=None, max_length=200)
+    scope: str = Field(max_length=300, description="admin | events:write | inbox:<customer_id>")
+    created_at: datetime = _timestamp()
+    revoked_at: datetime | None = _moment()
+
+
+class ApiKey(ApiKeyFields, table=True):
+    """An API key, stored as the SHA-256 of the key (the key is shown once, at creation)."""
+
+    __tablename__ = "api_keys"
+
+    key_hash: str = Field(unique=True, max_length=64)

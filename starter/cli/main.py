@@ -3,6 +3,7 @@
 Processes: `overture dev` (the whole stack), `overture worker`, `overture api`.
 Talking to a running API (OVERTURE_API_URL, default http://localhost:8000):
 `overture customer set`, `overture event`, `overture start`, `overture messages`, `overture journeys`.
+API keys, in the database: `overture keys create|list|revoke`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pydantic import ValidationError
 
 from activities.providers.registry import ProviderConfigError
 from activities.sending.templates import TemplateError
+from starter.cli import keys
 from starter.cli.client import OvertureClient, OvertureError
+from starter.config import exposure
 from starter.config.logs import configure_logging
 from starter.config.settings import Settings, SettingsError
 
@@ -104,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     messages.set_defaults(handler=_messages)
 
     commands.add_parser("journeys", help="registered journeys").set_defaults(handler=_journeys)
+    keys.add_commands(commands)
 
     simulate = commands.add_parser(
         "simulate",
@@ -130,13 +134,43 @@ def _parser() -> argparse.ArgumentParser:
 def _dev(_args: argparse.Namespace, settings: Settings) -> int:
     from starter.dev.stack import run_dev_stack
 
+    if exposure.api_is_exposed(settings):
+        refused = _api_refusal("overture dev", settings)
+        if refused:
+            return refused
+    elif exposure.api_is_open(settings):
+        print(
+            f"note: the API on {settings.api_host}:{settings.api_port} is OPEN, no API key needed "
+            "(loopback only; set OVERTURE_API_KEY to close it)",
+            flush=True,
+        )
     configure_logging(settings.log_format, settings.log_level)
     return asyncio.run(run_dev_stack(settings))
+
+
+def _api_refusal(what: str, settings: Settings) -> int:
+    """2 with the fixes printed when an API listening beyond loopback lacks a key or a real
+    secret; 0 when it may start."""
+    stored = 0 if settings.api_key is not None else keys.live_key_count(settings)
+    problems = exposure.key_problems(settings, stored) + exposure.secret_problems(settings)
+    if not problems:
+        return 0
+    where = f"OVERTURE_API_HOST={settings.api_host}"
+    alternative = "or listen on this machine only: OVERTURE_API_HOST=127.0.0.1"
+    print(exposure.refusal(what, where, problems, alternative), file=sys.stderr)
+    return 2
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from starter.runtime.worker import run_worker
 
+    if exposure.worker_is_exposed(settings):
+        problems = exposure.secret_problems(settings)
+        if problems:
+            where = f"OVERTURE_API_HOST={settings.api_host}, OVERTURE_TEMPORAL_ADDRESS={settings.temporal_address}"
+            alternative = "or keep the deployment on this machine: OVERTURE_API_HOST=127.0.0.1, Temporal on localhost"
+            print(exposure.refusal("overture worker", where, problems, alternative), file=sys.stderr)
+            return 2
     configure_logging(settings.log_format, settings.log_level)
     asyncio.run(run_worker(settings, on_running=_announcer(args.ready_fd)))
     return 0
@@ -158,8 +192,20 @@ def _api(_args: argparse.Namespace, settings: Settings) -> int:
 
     from starter.api.app import create_app
 
+    if exposure.api_is_exposed(settings):
+        refused = _api_refusal("overture api", settings)
+        if refused:
+            return refused
+    elif settings.api_key is None:
+        print(
+            "note: the API wants a key on every /v1 request, on loopback too: OVERTURE_API_KEY, or a key "
+            "from `overture keys create` (only `overture dev` runs open)",
+            file=sys.stderr,
+            flush=True,
+        )
     configure_logging(settings.log_format, settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None)
+    app = create_app(settings, open_on_loopback=False)
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
     return 0
 
 

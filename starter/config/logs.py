@@ -16,6 +16,7 @@ import structlog
 from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from activities.sending.personal_data import EMAIL_ADDRESS
+from starter.config import access_log
 
 PHONE = re.compile(r"\+\d[\d\s().-]{6,}\d")
 PII_KEYS = frozenset({"email", "phone", "recipient", "to", "address", "push_tokens"})
@@ -86,6 +87,7 @@ def configure_logging(log_format: str = "dev", level: str = "INFO", temporal_cor
     for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("temporalio.core").addFilter(_drop_test_server_heartbeat_notice)
+    access_log.install()
     core_logs = LoggingConfig(
         filter=TelemetryFilter(core_level=temporal_core_level, other_level="ERROR"),
         forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from activities.store.api_keys import ApiKeyStore
 from activities.store.customers import CustomerStore
 from activities.store.database import Database
 from activities.store.deliveries import DeliveryLedger
@@ -31,6 +32,7 @@ class Stores:
     subscriptions: SubscriptionStore
     suppressions: SuppressionStore
     inbox: Inbox
+    api_keys: ApiKeyStore
 
     @classmethod
     def on(cls, database: Database, settings: Settings) -> Stores:
@@ -44,6 +46,7 @@ class Stores:
             subscriptions=SubscriptionStore(database, settings.topic_defaults, settings.default_consent),
             suppressions=SuppressionStore(database),
             inbox=Inbox(database),
+            api_keys=ApiKeyStore(database),
         )
 
     @classmethod

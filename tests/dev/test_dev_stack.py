@@ -72,3 +72,4 @@ async def test_dev_stack_runs_stops_and_resumes(tmp_path: Path) -> None:
             await dev.wait()
     assert (tmp_path / "temporal.db").exists()
     assert "Overture is running" in log.read_text()
+    assert log.read_text().count("is OPEN, no API key needed (loopback only; set OVERTURE_API_KEY to close it)") == 2

@@ -35,12 +35,23 @@ class ApiStack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    client: Client, settings: Settings, registry: JourneyRegistry, *, with_worker: bool = True
+    client: Client,
+    settings: Settings,
+    registry: JourneyRegistry,
+    *,
+    with_worker: bool = True,
+    open_on_loopback: bool = True,
 ) -> AsyncIterator[ApiStack]:
-    """Serve the API over HTTP on `settings.api_port`, with a worker unless told otherwise."""
+    """Serve the API over HTTP on `settings.api_port` (on 127.0.0.1 whatever `settings.api_host`
+    says), with a worker unless told otherwise; `open_on_loopback` as `create_app` takes it."""
     services = await Services.open(settings, client=client, registry=registry)
     server = _TestApiServer(
-        uvicorn.Config(create_app(prepared=services), host="127.0.0.1", port=settings.api_port, log_config=None)
+        uvicorn.Config(
+            create_app(prepared=services, open_on_loopback=open_on_loopback),
+            host="127.0.0.1",
+            port=settings.api_port,
+            log_config=None,
+        )
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:

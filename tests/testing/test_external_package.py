@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import sys
 from pathlib import Path
 
@@ -166,7 +167,7 @@ async def test_a_journey_package_outside_the_checkout_is_tested_with_the_bench_a
     assert re.search(rf"\b{TESTS_IN_PACKAGE} passed\b", output) and "skipped" not in output, output
 
     # 2. The same package for real: `overture worker` and `overture api` on the dev server.
-    api_port = free_port()
+    api_port, api_key = free_port(), secrets.token_urlsafe(32)
     settings = make_settings(
         tmp_path / "state",
         temporal_address=dev_server.address,
@@ -180,6 +181,7 @@ async def test_a_journey_package_outside_the_checkout_is_tested_with_the_bench_a
         "OVERTURE_TEMPLATE_DIRS": str(root / "templates"),
         "OVERTURE_API_HOST": "127.0.0.1",
         "OVERTURE_API_PORT": str(api_port),
+        "OVERTURE_API_KEY": api_key,  # `overture api` wants a key even on loopback
     }
     log = tmp_path / "stack.log"
     worker = api = None
@@ -187,7 +189,9 @@ async def test_a_journey_package_outside_the_checkout_is_tested_with_the_bench_a
     try:
         worker = await start_overture("worker", settings, log, extra_env, cwd=root)
         api = await start_overture("api", settings, log, extra_env, cwd=root)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", timeout=10) as http:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+        ) as http:
 
             async def healthy() -> bool:
                 try:

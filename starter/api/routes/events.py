@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from activities.store.events import IdempotencyKeyReused
-from starter.api.deps import API_KEY, ServicesDep
+from starter.api.deps import EVENTS_KEY, ServicesDep
 from starter.api.schemas import ErrorOut, EventAccepted, EventIn, RoutingState
 from starter.routing.intake import STORE_RETRY_SECONDS, EventNotStored, IncomingEvent
 from starter.routing.limits import PayloadTooLarge
 
-router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=API_KEY)
+router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=EVENTS_KEY)
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     status.HTTP_401_UNAUTHORIZED: {"model": ErrorOut, "description": "Missing or wrong API key."},

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from starter.api.deps import API_KEY, ServicesDep
+from starter.api.deps import INBOX_KEY, ServicesDep
 from starter.api.schemas import InboxMessageOut
 
-router = APIRouter(prefix="/v1/customers/{customer_id}/inbox", tags=["inbox"], dependencies=API_KEY)
+router = APIRouter(prefix="/v1/customers/{customer_id}/inbox", tags=["inbox"], dependencies=INBOX_KEY)
 
 
 @router.get("")
