@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
+from starter.api.errors import validation_failed
 from starter.api.routes import customers, events, health, inbox, journeys, subscriptions, unsubscribe, webhooks
 from starter.config.settings import Settings
 from starter.runtime.services import Services
@@ -32,6 +34,7 @@ def create_app(settings: Settings | None = None, prepared: Services | None = Non
                 await app.state.services.close()
 
     app = FastAPI(title="Overture", version="0.1.0", lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     for module in ROUTERS:
         app.include_router(module.router)
     return app
