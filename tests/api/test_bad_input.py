@@ -172,6 +172,21 @@ async def test_a_lone_surrogate_gets_a_422_that_encodes(
     assert await rows(stack, Subscription) == []
 
 
+async def test_deeply_nested_json_bodies_are_refused_before_anything_is_stored(stack: ApiStack) -> None:
+    nested = '{"p": ' * 40 + "1" + "}" * 40
+    deeper = "[" * 10_000 + "]" * 10_000
+    event = '{"customer_id": "deep", "name": "x", "properties": '
+
+    too_deep = await stack.http.post("/v1/events", content=event + nested + "}", headers=JSON)
+    unparsable = await stack.http.post("/v1/events", content=event + deeper + "}", headers=JSON)
+    profile = await stack.http.put("/v1/customers/deep", content='{"attributes": ' + nested + "}", headers=JSON)
+
+    assert "nested more than 32 levels deep" in errors_at(too_deep)["body"]
+    assert "nested more than 32 levels deep" in errors_at(profile)["body"]
+    assert unparsable.status_code == 400 and unparsable.json() == {"detail": "There was an error parsing the body"}
+    assert await rows(stack, Event) == [] and await rows(stack, Customer) == []
+
+
 BAD_IDS = {
     "nul": "a\x00b",
     "control": "a\x1bb",
