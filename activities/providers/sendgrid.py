@@ -214,7 +214,10 @@ class SendGridFeedback:
 
     def parse(self, webhook: InboundWebhook) -> list[DeliveryFeedback]:
         """The feedback a batch of events carries (none for events that report nothing)."""
-        events = json.loads(webhook.body)
+        try:
+            events = json.loads(webhook.body)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply for a SendGrid event batch") from None
         if not isinstance(events, list):
             raise ValueError("a SendGrid event batch is a JSON array")
         return [feedback for event in events if (feedback := _feedback(event)) is not None]
@@ -248,7 +251,18 @@ def _text(event: dict[str, Any], field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"the event's {field!r} is not a string")
+    if not value.isascii() and _has_surrogate(value):
+        raise ValueError(f"the event's {field!r} is not valid Unicode text")
     return value
+
+
+def _has_surrogate(text: str) -> bool:
+    """True if `text` holds a lone surrogate (from a JSON `\\ud800` escape): not UTF-8 encodable."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _moment(value: object) -> datetime | None:

@@ -50,8 +50,8 @@ class UnsubscribeTokens:
     def verify(self, token: str, now: datetime | None = None) -> UnsubscribeClaim:
         """The claim a token carries; InvalidToken unless it is authentic and unexpired."""
         payload, dot, signature = token.partition(".")
-        if not dot or not payload or not signature:
-            raise InvalidToken("malformed token")
+        if not dot or not payload or not signature or not token.isascii():
+            raise InvalidToken("malformed token")  # tokens are base64url: non-ASCII cannot be one
         if not hmac.compare_digest(signature, self._signature(payload)):
             raise InvalidToken("bad signature")
         try:
@@ -62,7 +62,7 @@ class UnsubscribeTokens:
                 channel=claims.get("ch"),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
             )
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, OverflowError, OSError) as error:
             raise InvalidToken("malformed token") from error
         if claim.expires_at <= (now or datetime.now(UTC)):
             raise InvalidToken("expired token")

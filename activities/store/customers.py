@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.store.database import Database
 from activities.store.sessions import session_of
-from activities.store.tables import Customer, utcnow
+from activities.store.tables import Customer, CustomerFields, utcnow
 
 PROFILE_FIELDS = ("email", "phone", "timezone", "locale", "push_tokens")
 
@@ -27,8 +27,11 @@ class CustomerStore:
             return await reading.get(Customer, customer_id)
 
     async def upsert(self, customer_id: str, changes: dict[str, Any]) -> tuple[Customer, bool]:
-        """Apply `changes` (only the fields given; `attributes` are merged key by key, a None
-        value removes a key). Returns the profile and whether it was created."""
+        """Apply `changes` (only the fields given; None clears a field; `attributes` are merged
+        key by key, a None value removes a key). Returns the profile and whether it was created.
+
+        The changed row is checked against the profile's types before it is written (ValueError
+        naming the field): a change that could not be read back is never stored."""
         try:
             return await self._apply(customer_id, changes)
         except IntegrityError:
@@ -42,11 +45,15 @@ class CustomerStore:
                 customer = Customer(id=customer_id)
             for name in PROFILE_FIELDS:
                 if name in changes:
-                    setattr(customer, name, changes[name])
+                    cleared: list[str] | None = [] if name == "push_tokens" else None
+                    setattr(customer, name, cleared if changes[name] is None else changes[name])
             if "attributes" in changes:
-                merged = {**customer.attributes, **(changes["attributes"] or {})}
+                given = changes["attributes"]
+                merged = {} if given is None else {**customer.attributes, **given}
                 customer.attributes = {key: value for key, value in merged.items() if value is not None}
             customer.updated_at = utcnow()
+            checked = CustomerFields.model_validate(customer, from_attributes=True)  # ValidationError: no write
+            customer.push_tokens, customer.attributes = checked.push_tokens, checked.attributes  # nulls repaired
             session.add(customer)
             await session.commit()
             return customer, created

@@ -103,8 +103,8 @@ class DeliveryLedger:
         """Give the row its final status and details."""
         return await self._update(idempotency_key, status=status, **fields)
 
-    async def for_customer(self, customer_id: str, limit: int = 100) -> list[Delivery]:
-        """The customer's deliveries, newest first."""
+    async def for_customer(self, customer_id: str, limit: int | None = 100) -> list[Delivery]:
+        """The customer's deliveries, newest first (all of them for `limit` None)."""
         async with self._database.session() as session:
             result = await session.exec(
                 select(Delivery)

@@ -17,8 +17,10 @@ class Inbox:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def messages(self, customer_id: str, *, unread_only: bool = False, limit: int = 50) -> list[InboxMessage]:
-        """Newest first."""
+    async def messages(
+        self, customer_id: str, *, unread_only: bool = False, limit: int | None = 50
+    ) -> list[InboxMessage]:
+        """Newest first (all of them for `limit` None)."""
         async with self._database.session() as session:
             query = select(InboxMessage).where(InboxMessage.customer_id == customer_id)
             if unread_only:

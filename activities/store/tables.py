@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from pydantic import ValidationInfo, field_validator
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, String, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -70,6 +71,14 @@ class CustomerFields(SQLModel):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+    @field_validator("push_tokens", "attributes", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any, info: ValidationInfo) -> Any:
+        """A JSON `null` in these columns (written by versions that let one through) reads as empty."""
+        if value is None:
+            return [] if info.field_name == "push_tokens" else {}
+        return value
 
 
 class Customer(CustomerFields, table=True):

@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from starter.api.body_limit import BodyLimit
 from starter.api.deps import auth_responses
+from starter.api.errors import validation_failed
 from starter.api.routes import customers, events, health, inbox, journeys, subscriptions, unsubscribe, webhooks
 from starter.config import access_log
 from starter.config.exposure import api_is_open
@@ -46,6 +48,7 @@ def create_app(
     access_log.install()
     app = FastAPI(title="Overture", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodyLimit, limit=lambda: app.state.services.settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     for module in ROUTERS:
         app.include_router(module.router, responses=auth_responses(module.router))
     return app

@@ -8,31 +8,41 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from activities.sending.local_time import check_timezone
 from activities.store.tables import CustomerFields, DeliveryFields, InboxMessageFields, SubscriptionFields
+from starter.api.identifiers import CustomerId, EntryKey, EventName, IdempotencyKey, PushToken
+from starter.api.json_input import InputModel
 from workflows.channels import CHANNEL_NAMES
 from workflows.spec import JourneySpec
 
-CUSTOMER_ID = Field(
-    min_length=1, max_length=200, pattern=r"^[^/\s]+$", description="The product's own id (no '/' or spaces)."
-)
-EVENT_NAME = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$", description="e.g. signed_up")
+CUSTOMER_ID = Field(description="The product's own id: 1-200 printable characters, no '/', spaces, '\\' or '\"'.")
+EVENT_NAME = Field(description="e.g. signed_up: 1-100 ASCII letters, digits, '_', '.', ':' or '-'.")
 LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+MAX_PUSH_TOKENS = 100
+EARLIEST_EVENT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_EVENT = datetime(2200, 1, 1, tzinfo=UTC)
+EVENT_RANGE = f"from {EARLIEST_EVENT.isoformat()} to before {LATEST_EVENT.isoformat()}"
 
 
-class CustomerIn(BaseModel):
-    """Profile fields to set; fields left out keep their value, `attributes` merge key by key."""
+class CustomerIn(InputModel):
+    """Profile fields to set; fields left out keep their value, `attributes` merge key by key.
 
-    model_config = ConfigDict(extra="forbid")
+    `null` clears a field: `email`, `phone`, `timezone` and `locale` become unset, `push_tokens`
+    empty, `attributes` empty; a `null` attribute value removes that key.
+    """
 
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, description="E.164, e.g. +4915123456789")
-    timezone: str | None = Field(default=None, description="IANA zone, e.g. Europe/Berlin")
-    locale: str | None = Field(default=None, description="e.g. de-AT")
-    push_tokens: list[str] | None = None
-    attributes: dict[str, Any] | None = None
+    phone: str | None = Field(default=None, description="E.164, e.g. +4915123456789; null clears it")
+    timezone: str | None = Field(default=None, description="IANA zone, e.g. Europe/Berlin; null clears it")
+    locale: str | None = Field(default=None, description="e.g. de-AT; null clears it")
+    push_tokens: list[PushToken] | None = Field(
+        default=None, max_length=MAX_PUSH_TOKENS, description="The app's push tokens (replaced); null clears them"
+    )
+    attributes: dict[str, Any] | None = Field(
+        default=None, description="Merged key by key; a null value removes its key, null removes them all"
+    )
 
     @field_validator("phone")
     @classmethod
@@ -64,23 +74,29 @@ class CustomerOut(CustomerFields):
     """A stored profile."""
 
 
-class EventIn(BaseModel):
+class EventIn(InputModel):
     """Something a customer did, sent by a product system."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    customer_id: str = CUSTOMER_ID
-    name: str = EVENT_NAME
+    customer_id: CustomerId = CUSTOMER_ID
+    name: EventName = EVENT_NAME
     properties: dict[str, Any] = Field(default_factory=dict)
-    occurred_at: datetime | None = Field(default=None, description="When it happened; no zone means UTC.")
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    occurred_at: datetime | None = Field(
+        default=None, description=f"When it happened ({EVENT_RANGE}); no zone means UTC."
+    )
+    idempotency_key: IdempotencyKey | None = Field(default=None, description="1-200 printable characters.")
 
     @field_validator("occurred_at")
     @classmethod
     def _as_utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return None
+        try:
+            moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:
+            moment = None  # the offset pushes it past year 1 or 9999
+        if moment is None or not EARLIEST_EVENT <= moment < LATEST_EVENT:
+            raise ValueError(f"occurred_at must be {EVENT_RANGE}")
+        return moment
 
 
 RoutingState = Literal["routed", "pending", "refused"]
@@ -107,14 +123,12 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-class EntryIn(BaseModel):
+class EntryIn(InputModel):
     """Enter a customer into a journey directly."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    customer_id: str = CUSTOMER_ID
+    customer_id: CustomerId = CUSTOMER_ID
     data: dict[str, Any] = Field(default_factory=dict)
-    key: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^/\s]+$")
+    key: EntryKey | None = Field(default=None, description="1-200 printable characters, no '/' or spaces.")
 
 
 class EntryCreated(BaseModel):
@@ -127,10 +141,8 @@ class DeliveryOut(DeliveryFields):
     """One message a journey sent, skipped or failed to send."""
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(InputModel):
     """A customer's choice for one topic, on one channel or (channel left out) on all."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: Literal["subscribed", "unsubscribed"]
     channel: str | None = Field(default=None, description=f"One of {', '.join(CHANNEL_NAMES)}; none = every channel.")

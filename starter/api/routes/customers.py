@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 
 from starter.api.deps import API_KEY, ServicesDep
+from starter.api.identifiers import CustomerId
+from starter.api.numbers import limit_description, no_limit
 from starter.api.schemas import CustomerDetail, CustomerIn, CustomerOut, DeliveryOut, SubscriptionOut
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], dependencies=API_KEY)
+MESSAGES_LIMIT = 1000
 
 
 @router.put("/{customer_id}")
-async def put_customer(customer_id: str, body: CustomerIn, svc: ServicesDep) -> JSONResponse:
-    """Create or update a profile; only the fields sent change."""
-    _check_customer_id(customer_id)
+async def put_customer(customer_id: CustomerId, body: CustomerIn, svc: ServicesDep) -> JSONResponse:
+    """Create or update a profile; only the fields sent change (`null` clears one)."""
     customer, created = await svc.stores.customers.upsert(customer_id, body.model_dump(exclude_unset=True))
     payload = CustomerOut.model_validate(customer).model_dump(mode="json")
     return JSONResponse(payload, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 @router.get("/{customer_id}")
-async def get_customer(customer_id: str, svc: ServicesDep) -> CustomerDetail:
+async def get_customer(customer_id: CustomerId, svc: ServicesDep) -> CustomerDetail:
     """A profile with its running journeys and latest messages."""
     customer = await svc.stores.customers.get(customer_id)
     if customer is None:
@@ -43,20 +47,14 @@ async def get_customer(customer_id: str, svc: ServicesDep) -> CustomerDetail:
 
 
 @router.get("/{customer_id}/messages")
-async def get_messages(customer_id: str, svc: ServicesDep, limit: int = 100) -> list[DeliveryOut]:
+async def get_messages(
+    customer_id: CustomerId,
+    svc: ServicesDep,
+    limit: Annotated[int, Query(ge=-1, le=MESSAGES_LIMIT, description=limit_description(MESSAGES_LIMIT))] = 100,
+) -> list[DeliveryOut]:
     """The customer's deliveries (sent, skipped, failed), newest first."""
-    return [
-        DeliveryOut.model_validate(row)
-        for row in await svc.stores.deliveries.for_customer(customer_id, limit=min(limit, 1000))
-    ]
-
-
-def _check_customer_id(customer_id: str) -> None:
-    if not customer_id or len(customer_id) > 200 or any(char == "/" or char.isspace() for char in customer_id):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            [{"loc": ["path", "customer_id"], "msg": "1-200 characters, no '/' or spaces", "type": "value_error"}],
-        )
+    rows = await svc.stores.deliveries.for_customer(customer_id, limit=no_limit(limit))
+    return [DeliveryOut.model_validate(row) for row in rows]
 
 
 def _quote(value: str) -> str:

@@ -35,7 +35,7 @@ async def post_webhook(provider: str, request: Request, svc: ServicesDep) -> Fee
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"the {provider} signature does not verify")
     try:
         reports = parser.parse(webhook)
-    except ValueError as malformed:
+    except (ValueError, RecursionError) as malformed:  # RecursionError: JSON nested too deeply
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"not a {provider} callback: {malformed}") from malformed
     applied = await svc.feedback.apply(parser.provider, parser.channel, reports)
     logger.info("webhook.applied", provider=provider, reports=len(reports), **applied.__dict__)
