@@ -15,8 +15,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
+from starter.api.schemas import ErrorOut
 from starter.api.scopes import ADMIN, EVENTS_WRITE, allows, inbox_scope
 from starter.runtime.services import Services
 
@@ -86,12 +86,6 @@ INBOX_KEY = [Depends(require_inbox)]
 """Router dependencies of a customer's inbox: that customer's `inbox:<id>` key, or `admin`."""
 
 
-class AuthRefused(BaseModel):
-    """The answer of a request refused by the key check (401 or 403)."""
-
-    detail: str
-
-
 def auth_responses(router: APIRouter) -> dict[int | str, dict[str, object]]:
     """The OpenAPI responses the key check adds to every operation of `router` (none for the
     routers without it: unsubscribe links, webhooks, health)."""
@@ -99,6 +93,6 @@ def auth_responses(router: APIRouter) -> dict[int | str, dict[str, object]]:
     if not any(dependency.dependency in checks for dependency in router.dependencies):
         return {}
     return {
-        status.HTTP_401_UNAUTHORIZED: {"model": AuthRefused, "description": "No API key, or not a valid one"},
-        status.HTTP_403_FORBIDDEN: {"model": AuthRefused, "description": "The API key's scope does not allow this"},
+        status.HTTP_401_UNAUTHORIZED: {"model": ErrorOut, "description": "No API key, or not a valid one"},
+        status.HTTP_403_FORBIDDEN: {"model": ErrorOut, "description": "The API key's scope does not allow this"},
     }

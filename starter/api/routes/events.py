@@ -15,7 +15,6 @@ from starter.routing.limits import PayloadTooLarge
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=EVENTS_KEY)
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    status.HTTP_401_UNAUTHORIZED: {"model": ErrorOut, "description": "Missing or wrong API key."},
     status.HTTP_409_CONFLICT: {
         "model": ErrorOut,
         "description": "The idempotency key was used before with a different event; nothing was stored.",
@@ -31,7 +30,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         "`Retry-After` seconds.",
     },
 }
-"""The answers besides 202 and 422 (malformed input, FastAPI's own model)."""
+"""The answers besides 202, 422 (malformed input, FastAPI's own model) and the key's 401/403
+(added to every keyed router by the app)."""
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses=RESPONSES)
