@@ -51,7 +51,10 @@ class SqliteWriter:
 
     def __init__(self, url: URL) -> None:
         self._engine = create_engine(
-            url.set(drivername="sqlite"), poolclass=StaticPool, connect_args={"check_same_thread": False}
+            url.set(drivername="sqlite"),
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+            hide_parameters=True,  # a database error in a log or traceback never shows the row it wrote
         )
         event.listen(self._engine, "connect", sqlite_pragmas)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()

@@ -28,6 +28,7 @@ from starter.cli.client import OvertureClient, OvertureError
 from starter.config import exposure
 from starter.config.logs import configure_logging
 from starter.config.settings import Settings, SettingsError
+from starter.runtime.signing import log_masking
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,7 +145,7 @@ def _dev(_args: argparse.Namespace, settings: Settings) -> int:
             "(loopback only; set OVERTURE_API_KEY to close it)",
             flush=True,
         )
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, masking=log_masking(settings))
     return asyncio.run(run_dev_stack(settings))
 
 
@@ -171,7 +172,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             alternative = "or keep the deployment on this machine: OVERTURE_API_HOST=127.0.0.1, Temporal on localhost"
             print(exposure.refusal("overture worker", where, problems, alternative), file=sys.stderr)
             return 2
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, masking=log_masking(settings))
     asyncio.run(run_worker(settings, on_running=_announcer(args.ready_fd)))
     return 0
 
@@ -203,7 +204,7 @@ def _api(_args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, masking=log_masking(settings))
     app = create_app(settings, open_on_loopback=False)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
     return 0
@@ -272,7 +273,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from starter.dev.simulate import SimulationError, SimulationRequest, simulate
     from starter.testing.script import ScriptError, load_script, parse_offset
 
-    configure_logging(settings.log_format, "WARNING", temporal_core_level="ERROR")
+    configure_logging(settings.log_format, "WARNING", temporal_core_level="ERROR", masking=log_masking(settings))
     profile: dict[str, Any] = {
         name: value for name in ("email", "phone", "timezone", "locale") if (value := getattr(args, name)) is not None
     }

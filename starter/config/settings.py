@@ -166,6 +166,11 @@ class Settings(BaseSettings):
     # Logs
     log_format: Literal["dev", "json"] = "dev"
     log_level: str = "INFO"
+    log_customer_ids: bool = Field(
+        default=False,
+        description="Show customer ids in clear in the logs (for debugging); by default they appear as "
+        "`pii:<hash>`, like email addresses and phone numbers, which stay masked either way.",
+    )
 
     # The embedded dev stack (`overture dev`)
     state_dir: Path = Path(".overture")

