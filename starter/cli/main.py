@@ -110,6 +110,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("journeys", help="registered journeys").set_defaults(handler=_journeys)
     keys.add_commands(commands)
 
+    mask = commands.add_parser(
+        "mask",
+        help="print how the logs show a customer id, email address or phone number (pii:<hash>)",
+        description="The masked form this deployment's logs use for each VALUE (keyed by OVERTURE_SECRET_KEY, "
+        "else the state directory's key), one per line: grep the logs for it.",
+    )
+    mask.add_argument("values", nargs="+", metavar="VALUE")
+    mask.set_defaults(handler=_mask)
+
     simulate = commands.add_parser(
         "simulate",
         help="run a journey against scripted events on a time-skipping server; nothing is sent",
@@ -266,6 +275,13 @@ def _messages(args: argparse.Namespace, settings: Settings) -> int:
 def _journeys(_args: argparse.Namespace, settings: Settings) -> int:
     with _client(settings) as client:
         _print_json(client.journeys())
+    return 0
+
+
+def _mask(args: argparse.Namespace, settings: Settings) -> int:
+    masking = log_masking(settings)
+    for value in args.values:
+        print(masking.fingerprint(value))
     return 0
 
 

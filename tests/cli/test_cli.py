@@ -13,6 +13,7 @@ from temporalio.client import Client
 from activities.store.tables import new_id
 from starter.config.settings import Settings
 from starter.routing.registry import JourneyRegistry
+from starter.runtime.signing import log_masking
 from tests.helpers.api_stack import ApiStack, running_stack
 from tests.helpers.support import eventually, free_port, make_settings, overture_command, subprocess_env
 from workflows import Journey
@@ -94,3 +95,14 @@ async def test_unreachable_api_is_explained(tmp_path: Path) -> None:
 
     assert code == 1
     assert "cannot reach the Overture API" in err
+
+
+async def test_mask_prints_what_the_logs_show(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+
+    code, out, err = await overture(settings, "mask", "ada@example.com", "+4915123456789")
+
+    assert (code, err) == (0, "")
+    masking = log_masking(settings)
+    assert out.splitlines() == [masking.fingerprint("ada@example.com"), masking.fingerprint("+4915123456789")]
+    assert (tmp_path / "secret_key").exists()  # the key the stack's processes will use too
