@@ -31,9 +31,11 @@ _NOT_MASKED = rf"(?!{_MASKED}(?![^/?#\s\"'\\,)\]]))"
 _CUSTOMER_PATH = re.compile(rf"(/v1/customers/){_NOT_MASKED}([^/?#\s\"'\\]+)")
 _WORKFLOW_ID = re.compile(rf"(\bjourney/[A-Za-z0-9_]+/){_NOT_MASKED}([^/\s\"'\\,)\]]+)")
 _CUSTOMER_QUERY = re.compile(r"(\bCustomerId\s*=\s*)(\\?[\"'])(.*?)(\2)")
+# A visibility query the server could not parse shows its broken value: a customer id.
+_BROKEN_QUERY_TOKEN = re.compile(r"(unrecognized token: \\?\"\\?')([^\"\\\s]+)")
 _CUSTOMER_PARAMETER = re.compile(r"([?&]customer(?:_id)?=)([^&#\s\"']+)")
 _SECRET_PARAMETER = re.compile(rf"([?&](?:{'|'.join(SECRET_QUERY_PARAMETERS)})=)[^&#\s\"']+")
-_ENCODED = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
+_ENCODED = re.compile(r"[^\s\"'<>\\]*%[0-9A-Fa-f]{2}[^\s\"'<>\\]*")
 # Characters a re-encoded token may show as they are: printable ASCII but for quotes, `\`, `%`.
 _SAFE = "".join(chr(code) for code in range(33, 127) if chr(code) not in "\"'\\%<>")
 
@@ -91,7 +93,8 @@ def scrub_field(key: Any, value: Any) -> Any:
 
 def scrub_text(text: str) -> str:
     """`text` without contacts, secrets in query strings and (unless shown in clear) customer
-    ids: in URL paths, workflow ids (`journey/<name>/<customer>`) and visibility queries."""
+    ids: in URL paths, workflow ids (`journey/<name>/<customer>`) and visibility queries (whole,
+    or as the Temporal server's parse error quotes them)."""
     text = _SECRET_PARAMETER.sub(r"\1<redacted>", text)
     if _current.customer_ids:
         text = _mask_customer_ids(text)
@@ -108,6 +111,8 @@ def _mask_customer_ids(text: str) -> str:
         text = _WORKFLOW_ID.sub(_masked_group(2), text)
     if "CustomerId" in text:
         text = _CUSTOMER_QUERY.sub(lambda m: f"{m[1]}{m[2]}{fingerprint(_unescape(m[3]))}{m[4]}", text)
+    if "unrecognized token" in text:
+        text = _BROKEN_QUERY_TOKEN.sub(_masked_group(2), text)
     if "customer" in text:
         text = _CUSTOMER_PARAMETER.sub(_masked_group(2, decode=True), text)
     return text

@@ -105,6 +105,7 @@ class TemporalDevServer:
         last_error: Exception | None = None
         while asyncio.get_running_loop().time() < deadline:
             if self._process is not None and self._process.poll() is not None:
+                self._finish_log()
                 raise TemporalServerError(
                     f"temporal dev server exited with {self._process.returncode}:\n{self.log_tail()}"
                 )

@@ -171,3 +171,21 @@ def test_customer_ids_are_masked_unless_shown_in_clear(
     assert masked["started"] == [f"journey/welcome/{fingerprint('c-77')}"]
     assert clear_line["customer"] == "c-77" and clear_line["started"] == ["journey/welcome/c-77"]
     assert masked["email"] == clear_line["email"] == fingerprint(ADA)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'level=ERROR msg="service failures" wf-id=journey/welcome/c-secret-17 error="task queue closed"',
+        'level=ERROR msg="Operation failed" error="SQL logic error: unrecognized token: \\"\'c-secret-17\\" (1)"',
+        "RPCError('SQL logic error: unrecognized token: \"\\'c-secret-17\" (1)')",
+        "query CustomerId = 'c-secret-17' AND ExecutionStatus = 'Running' failed",
+        "GET /v1/customers/c-secret-17/inbox?customer_id=c-secret-17",
+    ],
+)
+def test_customer_ids_leave_temporal_server_lines_and_queries(line: str) -> None:
+    scrubbed = redaction.scrub_text(line)
+
+    assert "c-secret-17" not in scrubbed
+    assert fingerprint("c-secret-17") in scrubbed
+    assert scrubbed.replace(fingerprint("c-secret-17"), "c-secret-17") == line

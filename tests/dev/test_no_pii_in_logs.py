@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
+from temporalio.service import RPCError
+
 from starter.runtime.signing import log_masking
 from tests.helpers.dev_stack import DevStack
 from tests.helpers.fakes.sendgrid import FakeSendGrid
@@ -52,6 +55,21 @@ def deliveries(database: Path) -> list[tuple[str, str, str | None]]:
     with sqlite3.connect(database) as connection:
         query = "SELECT customer_id, status, provider FROM deliveries ORDER BY customer_id"
         return list(connection.execute(query).fetchall())
+
+
+async def visibility_queries_that_fail(stack: DevStack) -> None:
+    """Make the Temporal server log customers: a NUL cuts a visibility query short, and the
+    server logs the broken query (`unrecognized token: "'pii.ada@example.com"`) as an error."""
+    client = await stack.temporal_client()
+    for customer_id in CUSTOMERS:
+        query = f"CustomerId = '{customer_id}\x00'"
+        request = ListWorkflowExecutionsRequest(namespace=client.namespace, query=query)
+        try:
+            await client.workflow_service.list_workflow_executions(request, retry=False)
+        except RPCError as error:
+            assert "unrecognized token" in error.message, error.message
+        else:
+            raise AssertionError("the server took a query with a NUL in it")
 
 
 async def test_no_email_phone_or_customer_id_reaches_any_log_of_the_stack(tmp_path: Path) -> None:
@@ -99,6 +117,7 @@ async def test_no_email_phone_or_customer_id_reaches_any_log_of_the_stack(tmp_pa
                 (customer_id, "sent", "sendgrid") for customer_id in CUSTOMERS
             )
             assert len(sendgrid.messages) == len(CUSTOMERS)
+            await visibility_queries_that_fail(stack)
             dev.send_signal(signal.SIGINT)
             assert await stack.wait() == 0, stack.log_tail()
         finally:
@@ -116,3 +135,5 @@ async def test_no_email_phone_or_customer_id_reaches_any_log_of_the_stack(tmp_pa
         assert f"journey/welcome/{masking.fingerprint(customer_id)}" in dev_log
     assert "sendgrid answered 500" in dev_log and "Traceback (most recent call last)" in dev_log
     assert 'GET /v1/unsubscribe?token=<redacted> HTTP/1.1" 400' in dev_log
+    for customer_id in CUSTOMERS:
+        assert f"unrecognized token: \\\"'{masking.fingerprint(customer_id)}" in logs["temporal.log"]
