@@ -83,17 +83,27 @@ class TemporalDevServer:
         """Launch the server process (returns at once; `await ready()` to wait for it)."""
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         # Its own session: Ctrl-C reaches only Overture, which then stops the server last.
-        self._process = subprocess.Popen(
-            self.command(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent(signal.SIGTERM),
-        )
-        assert self._process.stdout is not None
+        # The server keeps a copy of its output pipe's read end: when this process dies (and the
+        # server gets SIGTERM), its shutdown lines then fill the pipe instead of killing it with
+        # SIGPIPE halfway through a graceful stop.
+        read_end, write_end = os.pipe()
+        try:
+            self._process = subprocess.Popen(
+                self.command(),
+                stdout=write_end,
+                stderr=subprocess.STDOUT,
+                pass_fds=(read_end,),
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
         self._copier = threading.Thread(
             target=_copy_lines,
-            args=(self._process.stdout, self.log_file, self.line_filter),
+            args=(os.fdopen(read_end, "rb"), self.log_file, self.line_filter),
             name=f"temporal-log-{self.port}",
             daemon=True,
         )
