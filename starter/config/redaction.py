@@ -33,8 +33,9 @@ _WORKFLOW_ID = re.compile(rf"(\bjourney/[A-Za-z0-9_]+/){_NOT_MASKED}([^/\s\"'\\,
 _CUSTOMER_QUERY = re.compile(r"(\bCustomerId\s*=\s*)(\\?[\"'])(.*?)(\2)")
 # A visibility query the server could not parse shows its broken value: a customer id.
 _BROKEN_QUERY_TOKEN = re.compile(r"(unrecognized token: \\?\"\\?')([^\"\\\s]+)")
-_CUSTOMER_PARAMETER = re.compile(r"([?&]customer(?:_id)?=)([^&#\s\"']+)")
-_SECRET_PARAMETER = re.compile(rf"([?&](?:{'|'.join(SECRET_QUERY_PARAMETERS)})=)[^&#\s\"']+")
+_CUSTOMER_PARAMETER = re.compile(r"([?&]customer(?:_id)?=)(?!…)([^&#\s\"'\\]+)")
+# The access log has every query value as `…` already (starter/config/access_log.py).
+_SECRET_PARAMETER = re.compile(rf"([?&](?:{'|'.join(SECRET_QUERY_PARAMETERS)})=)(?!…)[^&#\s\"'\\]+")
 _ENCODED = re.compile(r"[^\s\"'<>\\]*%[0-9A-Fa-f]{2}[^\s\"'<>\\]*")
 # Characters a re-encoded token may show as they are: printable ASCII but for quotes, `\`, `%`.
 _SAFE = "".join(chr(code) for code in range(33, 127) if chr(code) not in "\"'\\%<>")
