@@ -177,7 +177,16 @@ class CustomerDetail(CustomerOut):
     """A profile with its subscription choices, running journeys and latest messages."""
 
     subscriptions: list[SubscriptionOut]
-    active_journeys: list[str]
+    active_journeys: list[str] | None = Field(
+        description="Ids of the customer's running journeys; null when Temporal did not answer "
+        "(then `active_journeys_unavailable` says why)."
+    )
+    active_journeys_unavailable: str | None = Field(
+        default=None,
+        description="Set when the running journeys could not be listed (Temporal down or slower than "
+        "OVERTURE_DEPENDENCY_TIMEOUT), e.g. `Temporal did not answer within 2 s`; the rest of the "
+        "profile is complete.",
+    )
     messages: list[DeliveryOut]
 
 

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         description="Seconds an event post waits for Temporal before answering `routing: pending` "
         "(the relay then routes it in the background).",
     )
+    dependency_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="Seconds `/healthz` and a read that asks Temporal (a profile's running journeys) wait "
+        "for a dependency before answering without it (503 naming it, or the read marked degraded).",
+    )
 
     # Data and journeys
     database_url: str = "sqlite:///.overture/overture.db"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 
+from starter.api.bounded import Unavailable, within
 from starter.api.deps import API_KEY, ServicesDep
 from starter.api.identifiers import CustomerId
 from starter.api.numbers import limit_description, no_limit
 from starter.api.schemas import CustomerDetail, CustomerIn, CustomerOut, DeliveryOut, SubscriptionOut
+from starter.runtime.services import Services
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], dependencies=API_KEY)
 MESSAGES_LIMIT = 1000
@@ -26,12 +29,18 @@ async def put_customer(customer_id: CustomerId, body: CustomerIn, svc: ServicesD
 
 @router.get("/{customer_id}")
 async def get_customer(customer_id: CustomerId, svc: ServicesDep) -> CustomerDetail:
-    """A profile with its running journeys and latest messages."""
+    """A profile with its running journeys and latest messages; without the journeys (null, and
+    `active_journeys_unavailable` says why) when Temporal does not answer within the dependency
+    timeout, rather than failing the whole read."""
     customer = await svc.stores.customers.get(customer_id)
     if customer is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no customer {customer_id!r}")
-    query = f"CustomerId = {_quote(customer_id)} AND ExecutionStatus = 'Running'"
-    active = [execution.id async for execution in svc.client.list_workflows(query)]
+    active: list[str] | None = None
+    unavailable: str | None = None
+    try:
+        active = await within(svc.settings.dependency_timeout, _running_journeys(svc, customer_id), "Temporal")
+    except Unavailable as error:
+        unavailable = error.reason
     messages = [
         DeliveryOut.model_validate(row) for row in await svc.stores.deliveries.for_customer(customer_id, limit=20)
     ]
@@ -42,6 +51,7 @@ async def get_customer(customer_id: CustomerId, svc: ServicesDep) -> CustomerDet
         **CustomerOut.model_validate(customer).model_dump(),
         subscriptions=subscriptions,
         active_journeys=active,
+        active_journeys_unavailable=unavailable,
         messages=messages,
     )
 
@@ -55,6 +65,12 @@ async def get_messages(
     """The customer's deliveries (sent, skipped, failed), newest first."""
     rows = await svc.stores.deliveries.for_customer(customer_id, limit=no_limit(limit))
     return [DeliveryOut.model_validate(row) for row in rows]
+
+
+async def _running_journeys(svc: Services, customer_id: str) -> list[str]:
+    query = f"CustomerId = {_quote(customer_id)} AND ExecutionStatus = 'Running'"
+    timeout = timedelta(seconds=svc.settings.dependency_timeout)
+    return [execution.id async for execution in svc.client.list_workflows(query, rpc_timeout=timeout)]
 
 
 def _quote(value: str) -> str:
