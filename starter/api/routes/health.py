@@ -11,7 +11,10 @@ from starter.api.deps import ServicesDep
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    responses={503: {"description": "The database or Temporal does not answer: the same body, status unhealthy"}},
+)
 async def healthz(svc: ServicesDep) -> JSONResponse:
     """Liveness of the API and its two dependencies."""
     checks = {"database": "ok", "temporal": "ok"}
