@@ -115,3 +115,24 @@ async def test_an_invalid_unsubscribe_link_is_a_documented_400(stack: ApiStack) 
     assert model((await documented(stack, "/v1/unsubscribe", "post"))["400"]) == ERROR_OUT
     assert await rows(stack, Subscription) == []
     assert await rows(stack, Customer) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("/v1/customers/ada", "/v1/customers/{customer_id}"),
+        ("/v1/customers/ada/subscriptions/news", "/v1/customers/{customer_id}/subscriptions/{topic}"),
+    ],
+)
+async def test_a_body_over_the_limit_is_a_documented_413(
+    dev_client: Client, tmp_path: Path, registry: JourneyRegistry, path: str, template: str
+) -> None:
+    settings = make_settings(tmp_path, api_port=free_port(), max_body_bytes=1024)
+    async with running_stack(dev_client, settings, registry, with_worker=False) as small:
+        response = await small.http.put(path, json={"status": "subscribed", "attributes": {"x": "y" * 2000}})
+
+        assert response.status_code == 413
+        assert "OVERTURE_MAX_BODY_BYTES" in response.json()["detail"]
+        assert model((await documented(small, template, "put"))["413"]) == ERROR_OUT
+        assert await rows(small, Customer) == []
+        assert await rows(small, Subscription) == []

@@ -99,6 +99,7 @@ async def test_every_operation_conforms_to_its_schema(
         assert {label for label, codes in answers.items() if codes - {401, 403, 422}} == set(answers), answers
         async with stack.services.stores.database.session() as session:
             stored = list((await session.exec(select(Customer.id))).all())
+        assert stored, "the fuzzed PUTs stored profiles"
         for customer_id in stored[:20]:
             profile = await stack.http.get(
                 f"/v1/customers/{quote(customer_id, safe='')}", headers={"Authorization": f"Bearer {key}"}
