@@ -197,10 +197,11 @@ async def test_the_openapi_document_lists_every_answer_of_the_events_route(
 
     assert response.status_code == 200
     answers = response.json()["paths"]["/v1/events"]["post"]["responses"]
-    assert sorted(answers) == ["202", "401", "403", "409", "413", "422", "503"]
+    assert sorted(answers) == ["202", "400", "401", "403", "409", "413", "422", "503"]
     models = {code: answer["content"]["application/json"]["schema"]["$ref"] for code, answer in answers.items()}
     assert models == {
         "202": "#/components/schemas/EventAccepted",
+        "400": "#/components/schemas/ErrorOut",
         "401": "#/components/schemas/ErrorOut",
         "403": "#/components/schemas/ErrorOut",
         "409": "#/components/schemas/ErrorOut",

@@ -12,6 +12,7 @@ from starter.api.bounded import Unavailable, within
 from starter.api.deps import API_KEY, ServicesDep
 from starter.api.identifiers import CustomerId
 from starter.api.numbers import limit_description, no_limit
+from starter.api.responses import WITH_BODY, not_found
 from starter.api.schemas import CustomerDetail, CustomerIn, CustomerOut, DeliveryOut, SubscriptionOut
 from starter.runtime.services import Services
 
@@ -19,7 +20,11 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"], dependencies=API_
 MESSAGES_LIMIT = 1000
 
 
-@router.put("/{customer_id}")
+@router.put(
+    "/{customer_id}",
+    response_model=CustomerOut,
+    responses={status.HTTP_201_CREATED: {"model": CustomerOut, "description": "A new profile"}, **WITH_BODY},
+)
 async def put_customer(customer_id: CustomerId, body: CustomerIn, svc: ServicesDep) -> JSONResponse:
     """Create or update a profile; only the fields sent change (`null` clears one)."""
     customer, created = await svc.stores.customers.upsert(customer_id, body.model_dump(exclude_unset=True))
@@ -27,7 +32,7 @@ async def put_customer(customer_id: CustomerId, body: CustomerIn, svc: ServicesD
     return JSONResponse(payload, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", responses=not_found("No such customer"))
 async def get_customer(customer_id: CustomerId, svc: ServicesDep) -> CustomerDetail:
     """A profile with its running journeys and latest messages; without the journeys (null, and
     `active_journeys_unavailable` says why) when Temporal does not answer within the dependency

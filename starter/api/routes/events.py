@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from activities.store.events import IdempotencyKeyReused
 from starter.api.deps import EVENTS_KEY, ServicesDep
+from starter.api.responses import MALFORMED_BODY
 from starter.api.schemas import ErrorOut, EventAccepted, EventIn, RoutingState
 from starter.routing.intake import STORE_RETRY_SECONDS, EventNotStored, IncomingEvent
 from starter.routing.limits import PayloadTooLarge
@@ -15,6 +16,7 @@ from starter.routing.limits import PayloadTooLarge
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=EVENTS_KEY)
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
+    **MALFORMED_BODY,
     status.HTTP_409_CONFLICT: {
         "model": ErrorOut,
         "description": "The idempotency key was used before with a different event; nothing was stored.",

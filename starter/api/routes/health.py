@@ -23,7 +23,10 @@ from starter.runtime.services import Services
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    responses={503: {"description": "The database or Temporal does not answer: the same body, status unhealthy"}},
+)
 async def healthz(svc: ServicesDep) -> JSONResponse:
     """Liveness of the API and its two dependencies, answered within the dependency timeout."""
     seconds = svc.settings.dependency_timeout

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from starter.api.deps import INBOX_KEY, ServicesDep
 from starter.api.identifiers import CustomerId
 from starter.api.numbers import RowId, limit_description, no_limit
+from starter.api.responses import not_found
 from starter.api.schemas import InboxMessageOut
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/inbox", tags=["inbox"], dependencies=INBOX_KEY)
@@ -27,7 +28,7 @@ async def get_inbox(
     return [InboxMessageOut.model_validate(row) for row in rows]
 
 
-@router.post("/{message_id}/read")
+@router.post("/{message_id}/read", responses=not_found("The customer has no such message"))
 async def mark_inbox_read(customer_id: CustomerId, message_id: RowId, svc: ServicesDep) -> InboxMessageOut:
     """Mark one in-app message read (again: no change)."""
     message = await svc.stores.inbox.mark_read(customer_id, message_id)

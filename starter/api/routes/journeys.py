@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from starter.api.deps import API_KEY, ServicesDep
+from starter.api.responses import MALFORMED_BODY, error, not_found
 from starter.api.schemas import EntryCreated, EntryIn, ErrorOut, JourneyOut
 from starter.routing.limits import PayloadTooLarge, check_payload_size
 from starter.routing.router import EntryRefused
@@ -22,11 +23,14 @@ async def get_journeys(svc: ServicesDep) -> list[JourneyOut]:
     "/{journey}/entries",
     status_code=status.HTTP_201_CREATED,
     responses={
+        **MALFORMED_BODY,
+        **not_found("No journey of that name is registered"),
+        status.HTTP_409_CONFLICT: error("The journey refused the entry (e.g. it is already running for this key)"),
         status.HTTP_413_CONTENT_TOO_LARGE: {
             "model": ErrorOut,
             "description": "`data` is over OVERTURE_MAX_EVENT_PROPERTIES_BYTES (or the body over "
             "OVERTURE_MAX_BODY_BYTES); no journey was started.",
-        }
+        },
     },
 )
 async def post_entry(journey: str, body: EntryIn, svc: ServicesDep) -> EntryCreated:

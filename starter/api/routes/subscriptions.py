@@ -6,12 +6,13 @@ from fastapi import APIRouter
 
 from starter.api.deps import API_KEY, ServicesDep
 from starter.api.identifiers import CustomerId, Topic
+from starter.api.responses import WITH_BODY
 from starter.api.schemas import SubscriptionIn, SubscriptionOut
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/subscriptions", tags=["consent"], dependencies=API_KEY)
 
 
-@router.put("/{topic}")
+@router.put("/{topic}", responses=WITH_BODY)
 async def put_subscription(
     customer_id: CustomerId, topic: Topic, body: SubscriptionIn, svc: ServicesDep
 ) -> SubscriptionOut:

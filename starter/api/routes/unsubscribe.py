@@ -17,14 +17,28 @@ from fastapi.responses import HTMLResponse
 from activities.sending.consent import InvalidToken, UnsubscribeClaim
 from activities.store.subscriptions import UNSUBSCRIBED
 from starter.api.deps import ServicesDep
+from starter.api.responses import Responses
 
 logger = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/unsubscribe", tags=["consent"])
 
 REFUSED = "This unsubscribe link is not valid (altered, or too old). Use the link in a recent message."
+INVALID_LINK_PAGE: Responses = {
+    status.HTTP_400_BAD_REQUEST: {
+        "description": "The link is not valid: a page saying so",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
+INVALID_LINK: Responses = {
+    status.HTTP_400_BAD_REQUEST: {
+        "description": "The link is not valid; nothing changed",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+}
+"""Declared by hand: the route's HTML response class would give an `ErrorOut` model `text/html`."""
 
 
-@router.get("", response_class=HTMLResponse)
+@router.get("", response_class=HTMLResponse, responses=INVALID_LINK_PAGE)
 async def unsubscribe_page(token: str, svc: ServicesDep) -> HTMLResponse:
     """A page asking to confirm; nothing changes until its button is pressed."""
     try:
@@ -40,7 +54,7 @@ async def unsubscribe_page(token: str, svc: ServicesDep) -> HTMLResponse:
     return HTMLResponse(_page("Unsubscribe", form))
 
 
-@router.post("", response_class=HTMLResponse)
+@router.post("", response_class=HTMLResponse, responses=INVALID_LINK)
 async def unsubscribe(token: str, svc: ServicesDep) -> HTMLResponse:
     """Unsubscribe the customer the token names from its topic (idempotent)."""
     try:

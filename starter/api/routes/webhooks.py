@@ -11,13 +11,20 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from activities.providers.feedback import InboundWebhook, NoFeedbackParser
 from starter.api.deps import ServicesDep
+from starter.api.responses import BODY_TOO_LARGE, Responses, error, not_found
 from starter.api.schemas import FeedbackAccepted
 
 logger = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+RESPONSES: Responses = {
+    status.HTTP_400_BAD_REQUEST: error("Not a callback of that provider; nothing changed."),
+    status.HTTP_401_UNAUTHORIZED: error("The provider's signature does not verify; nothing changed."),
+    **not_found("No provider of that name"),
+    **BODY_TOO_LARGE,
+}
 
 
-@router.post("/{provider}")
+@router.post("/{provider}", responses=RESPONSES)
 async def post_webhook(provider: str, request: Request, svc: ServicesDep) -> FeedbackAccepted:
     """Apply a provider's delivery, bounce, complaint, open and click reports to the deliveries;
     hard bounces and complaints suppress the address."""
