@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,19 +14,11 @@ from activities.providers.feedback import FeedbackParsers
 from activities.providers.sendgrid import SendGridFeedback
 from activities.store.tables import Customer, Event, InboxMessage, Subscription, Suppression
 from starter.api.routes.unsubscribe import REFUSED
-from starter.routing.registry import JourneyRegistry
-from tests.helpers.api_stack import ApiStack, running_stack
+from tests.helpers.api_stack import ApiStack
 from tests.helpers.fakes.sendgrid import EventSigner, sendgrid_event
-from tests.helpers.support import eventually, free_port, make_settings
+from tests.helpers.support import eventually
 
 JSON = {"content-type": "application/json"}
-
-
-@pytest.fixture
-async def stack(dev_client: Client, tmp_path: Path, registry: JourneyRegistry) -> AsyncIterator[ApiStack]:
-    settings = make_settings(tmp_path, api_port=free_port())
-    async with running_stack(dev_client, settings, registry, with_worker=False) as stack:
-        yield stack
 
 
 async def rows(stack: ApiStack, table: type[Any]) -> list[Any]:

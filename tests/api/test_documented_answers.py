@@ -3,7 +3,6 @@ give but did not document are now in `/openapi.json`, and giving them stores not
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,6 @@ from tests.helpers.support import free_port, make_settings
 NOT_UTF8 = b"\x80{}"
 ERROR_OUT = "#/components/schemas/ErrorOut"
 PARSE_ERROR = {"detail": "There was an error parsing the body"}
-
-
-@pytest.fixture
-async def stack(dev_client: Client, tmp_path: Path, registry: JourneyRegistry) -> AsyncIterator[ApiStack]:
-    """An open API (loopback, no key) without a worker: no journey needs to run here."""
-    settings = make_settings(tmp_path, api_port=free_port())
-    async with running_stack(dev_client, settings, registry, with_worker=False) as running:
-        yield running
 
 
 async def documented(stack: ApiStack, path: str, method: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ customer's answer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,21 +14,12 @@ from temporalio.client import Client
 from activities.store.database import Database
 from activities.store.events import EventLog, IdempotencyKeyReused
 from activities.store.tables import Event, new_id
-from starter.routing.registry import JourneyRegistry
-from tests.helpers.api_stack import ApiStack, running_stack
-from tests.helpers.support import free_port, make_settings
+from tests.helpers.api_stack import ApiStack
 
 REUSED = {
     "detail": "idempotency key 'order-1' was already used with a different event; use a new key for a new "
     "event, and the same key only to send the same event again"
 }
-
-
-@pytest.fixture
-async def stack(dev_client: Client, tmp_path: Path, registry: JourneyRegistry) -> AsyncIterator[ApiStack]:
-    settings = make_settings(tmp_path, api_port=free_port())
-    async with running_stack(dev_client, settings, registry, with_worker=False) as stack:
-        yield stack
 
 
 async def events_keyed(database: Database, key: str) -> list[Event]:
