@@ -39,8 +39,9 @@ async def test_health_and_profile_answer_degraded_while_temporal_is_frozen(tmp_p
             assert posted.status_code == 202 and posted.json()["started"] == [WORKFLOW_ID]
 
             async def listed() -> dict[str, Any] | None:
+                # Running, and its first message sent: the profile no longer changes until days later.
                 profile: dict[str, Any] = (await http.get(f"/v1/customers/{CUSTOMER}")).json()
-                return profile if profile["active_journeys"] == [WORKFLOW_ID] else None
+                return profile if profile["active_journeys"] == [WORKFLOW_ID] and profile["messages"] else None
 
             before = await eventually(listed, timeout=RECOVERY_TIMEOUT)
             assert before["active_journeys_unavailable"] is None
