@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from activities.store.database import Database
 from activities.store.tables import ApiKey, utcnow
@@ -64,4 +64,5 @@ class ApiKeyStore:
     async def live_count(self) -> int:
         """How many keys are not revoked (start-up checks that an exposed API can be used)."""
         async with self._database.session() as session:
-            return len((await session.exec(select(ApiKey.id).where(col(ApiKey.revoked_at).is_(None)))).all())
+            live = select(func.count()).select_from(ApiKey).where(col(ApiKey.revoked_at).is_(None))
+            return (await session.exec(live)).one()
